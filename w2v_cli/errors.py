@@ -1,0 +1,9 @@
+"""The one exception type that means "the user's input is wrong".
+
+The CLI turns a `W2VError` into a one-line message and exit code 2; anything
+else is a bug and keeps its traceback.
+"""
+
+
+class W2VError(Exception):
+    """A problem with the user's input, reported as one line without a traceback."""

@@ -1,0 +1,234 @@
+"""Gradient checking: every analytic gradient w2v uses, against finite differences.
+
+One generic checker (`numerical_gradient`, centered differences in float64)
+tests every loss, because every loss is a pure function returning
+`(loss, gradients)`. Each named check returns (label, analytic, numeric) triples
+and passes when the worst relative error, ||a - n|| / (||a|| + ||n||), is below
+the tolerance. Beyond the reference functions of `losses.py`, the checks cover
+the batched code the trainer runs (`engine_numpy`) and, when numba is
+installed, one update of the compiled kernel (`engine_numba`): both must equal
+the reference gradients, so a fast path cannot quietly compute something else.
+
+Example: `run_checks(Settings(), ["sigmoid"])[0].passed` -> True.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from w2v_cli import engine_numpy, losses
+
+Triple = tuple[str, np.ndarray, np.ndarray]
+
+
+@dataclass
+class Settings:
+    """Sizes of the random test problems and the pass threshold."""
+
+    seed: int = 0
+    dim: int = 5
+    vocab: int = 10
+    window: int = 2
+    negative: int = 4
+    tol: float = 1e-6
+    step: float = 1e-5  # finite-difference step h
+
+
+@dataclass
+class Result:
+    name: str
+    error: float
+    passed: bool
+    worst: str  # label of the gradient with the largest error
+
+
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Centered differences (f(x+h) - f(x-h)) / 2h, one element at a time; x is restored.
+
+    Example: `numerical_gradient(lambda x: float((x**2).sum()), np.ones(2))` -> [2., 2.].
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        fp = f(x)
+        x[i] = old - h
+        fm = f(x)
+        x[i] = old
+        grad[i] = (fp - fm) / (2 * h)
+    return grad
+
+
+def relative_error(a: np.ndarray, n: np.ndarray) -> float:
+    """||a - n|| / (||a|| + ||n||), 0 when both are zero."""
+    denom = np.linalg.norm(a) + np.linalg.norm(n)
+    return 0.0 if denom == 0 else float(np.linalg.norm(a - n) / denom)
+
+
+def _problem(s: Settings, rng: np.random.Generator):
+    """Random center vectors W (V, d) and outside vectors U (V, d), float64."""
+    return rng.normal(0, 1, (s.vocab, s.dim)), rng.normal(0, 1, (s.vocab, s.dim))
+
+
+def check_sigmoid(s: Settings, rng: np.random.Generator) -> list[Triple]:
+    x = np.concatenate([rng.normal(0, 3, 20), [-30.0, -8.0, 0.0, 8.0, 30.0]])
+    numeric = np.array([numerical_gradient(lambda v: float(losses.sigmoid(v[0])), np.array([xi]), s.step)[0]
+                        for xi in x])
+    return [("s'(x)", losses.sigmoid_derivative(x), numeric)]
+
+
+def _loss_triples(fn, v_c: np.ndarray, U: np.ndarray, args: tuple, h: float) -> list[Triple]:
+    """Compare dJ/dv_c and dJ/dU of a single-pair loss `fn(v_c, o, U, ...)`."""
+    _, g_v, g_U = fn(v_c, *args[:1], U, *args[1:])
+    n_v = numerical_gradient(lambda v: fn(v, *args[:1], U, *args[1:])[0], v_c.copy(), h)
+    n_U = numerical_gradient(lambda M: fn(v_c, *args[:1], M, *args[1:])[0], U.copy(), h)
+    return [("dJ/dv_c", g_v, n_v), ("dJ/dU", g_U, n_U)]
+
+
+def check_softmax(s: Settings, rng: np.random.Generator) -> list[Triple]:
+    W, U = _problem(s, rng)
+    return _loss_triples(losses.softmax_loss_and_gradient, W[0], U, (int(rng.integers(s.vocab)),), s.step)
+
+
+def _negatives(s: Settings, rng: np.random.Generator, o: int, repeated: bool) -> np.ndarray:
+    pool = np.array([w for w in range(s.vocab) if w != o])
+    if repeated:  # e.g. [a, a, b, a]: the same word drawn several times
+        a, b = rng.choice(pool, 2, replace=False)
+        return np.array([a, a, b] + [a] * max(s.negative - 3, 0))[: max(s.negative, 2)]
+    return rng.choice(pool, min(s.negative, pool.size), replace=False)
+
+
+def check_neg_sampling(s: Settings, rng: np.random.Generator, repeated: bool = False) -> list[Triple]:
+    W, U = _problem(s, rng)
+    o = int(rng.integers(s.vocab))
+    neg = _negatives(s, rng, o, repeated)
+    fn = losses.neg_sampling_loss_and_gradient
+    out = _loss_triples(fn, W[0], U, (o, neg), s.step)
+    _, _, g_U = fn(W[0], o, U, neg)
+    n_U = out[1][2]
+    out.append(("dJ/du_o", g_U[o], n_U[o]))
+    out += [(f"dJ/du_k[{k}]", g_U[k], n_U[k]) for k in sorted(set(neg.tolist()))]
+    return out
+
+
+def _window(s: Settings, rng: np.random.Generator) -> tuple[int, list[int]]:
+    center = int(rng.integers(s.vocab))
+    contexts = rng.integers(0, s.vocab, 2 * s.window).tolist()
+    return center, contexts
+
+
+def check_skipgram(s: Settings, rng: np.random.Generator, loss: str) -> list[Triple]:
+    W, U = _problem(s, rng)
+    center, contexts = _window(s, rng)
+    if loss == "softmax":
+        fn, negs = losses.softmax_loss_and_gradient, None
+    else:
+        fn = losses.neg_sampling_loss_and_gradient
+        negs = [rng.integers(0, s.vocab, s.negative) for _ in contexts]
+
+    def f(W_, U_):
+        return losses.skipgram(center, contexts, W_, U_, fn, negs)
+
+    _, g_W, g_U = f(W, U)
+    n_W = numerical_gradient(lambda M: f(M, U)[0], W.copy(), s.step)
+    n_U = numerical_gradient(lambda M: f(W, M)[0], U.copy(), s.step)
+    return [("dJ/dW", g_W, n_W), ("dJ/dU", g_U, n_U)]
+
+
+def random_batch(s: Settings, rng: np.random.Generator, n: int = 12, loss: str = "neg") -> engine_numpy.Batch:
+    """A small batch with two sentences, context-only margins and (for neg) repeated negatives."""
+    tokens = rng.integers(0, s.vocab, n)
+    tokens[1] = tokens[0]  # a word twice in the batch: its updates must add up
+    sentence = (np.arange(n) >= n // 2 + 1).astype(np.int64)
+    radius = rng.integers(1, s.window + 1, n)
+    centers = np.ones(n, bool)
+    centers[[0, -1]] = False
+    negatives = rng.integers(0, s.vocab, (n, s.negative)) if loss == "neg" else None
+    if negatives is not None:
+        negatives[:, 0] = negatives[:, 1]
+    return engine_numpy.Batch(tokens, sentence, radius, centers, negatives)
+
+
+def reference_batch(W, U, batch: engine_numpy.Batch, window: int, loss: str):
+    """The batch loss and gradients summed from `losses.skipgram`, one center at a time."""
+    from w2v_cli.sampling import window_pairs
+
+    cs, os_ = window_pairs(batch.sentence, np.minimum(batch.radius, window), batch.centers)
+    fn = losses.softmax_loss_and_gradient if loss == "softmax" else losses.neg_sampling_loss_and_gradient
+    total, g_W, g_U = 0.0, np.zeros_like(W), np.zeros_like(U)
+    for i in np.unique(cs):
+        ctx = batch.tokens[os_[cs == i]].tolist()
+        negs = None if loss == "softmax" else [batch.negatives[i]] * len(ctx)
+        l, gw, gu = losses.skipgram(int(batch.tokens[i]), ctx, W, U, fn, negs)
+        total, g_W, g_U = total + l, g_W + gw, g_U + gu
+    return total, g_W, g_U
+
+
+def check_batch(s: Settings, rng: np.random.Generator, loss: str) -> list[Triple]:
+    W, U = _problem(s, rng)
+    batch = random_batch(s, rng, loss=loss)
+
+    def f(W_, U_):
+        return engine_numpy.batch_loss_and_grads(W_, U_, batch, s.window, loss)
+
+    value, _, g_W, g_U = f(W, U)
+    n_W = numerical_gradient(lambda M: f(M, U)[0], W.copy(), s.step)
+    n_U = numerical_gradient(lambda M: f(W, M)[0], U.copy(), s.step)
+    ref_loss, r_W, r_U = reference_batch(W, U, batch, s.window, loss)
+    return [("dJ/dW", g_W, n_W), ("dJ/dC", g_U, n_U), ("dJ/dW = reference", g_W, r_W),
+            ("dJ/dC = reference", g_U, r_U), ("loss = reference", np.array([value]), np.array([ref_loss]))]
+
+
+def check_kernel(s: Settings, rng: np.random.Generator) -> list[Triple]:
+    """One step of the compiled kernel equals -lr times the reference gradient."""
+    from w2v_cli.engine_numba import kernel_step_delta
+
+    W, U = _problem(s, rng)
+    batch = random_batch(s, rng, loss="neg")
+    lr = 0.01
+    dW, dU = kernel_step_delta(W, U, batch, s.window, lr)
+    _, r_W, r_U = reference_batch(W, U, batch, s.window, "neg")
+    return [("step W = -lr dJ/dW", dW, -lr * r_W), ("step C = -lr dJ/dC", dU, -lr * r_U)]
+
+
+def _numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
+    "sigmoid": check_sigmoid,
+    "softmax": check_softmax,
+    "neg": check_neg_sampling,
+    "neg-repeated": lambda s, rng: check_neg_sampling(s, rng, repeated=True),
+    "skipgram-softmax": lambda s, rng: check_skipgram(s, rng, "softmax"),
+    "skipgram-neg": lambda s, rng: check_skipgram(s, rng, "neg"),
+    "batch-softmax": lambda s, rng: check_batch(s, rng, "softmax"),
+    "batch-neg": lambda s, rng: check_batch(s, rng, "neg"),
+    "kernel-neg": check_kernel,
+}
+
+
+def available_checks() -> list[str]:
+    """Names of the checks this installation can run (kernel-neg needs numba)."""
+    return [n for n in CHECKS if n != "kernel-neg" or _numba_available()]
+
+
+def run_checks(s: Settings, names: list[str] | None = None) -> list[Result]:
+    """Run the named checks (all available by default), each with its own seeded Generator."""
+    results = []
+    for name in names or available_checks():
+        rng = np.random.default_rng([s.seed, list(CHECKS).index(name)])
+        triples = CHECKS[name](s, rng)
+        errors = [(relative_error(np.asarray(a, float), np.asarray(n, float)), label) for label, a, n in triples]
+        err, worst = max(errors)
+        results.append(Result(name, err, bool(err <= s.tol), worst))
+    return results

@@ -1,0 +1,97 @@
+"""The random parts of word2vec, vectorised, every draw from one `numpy.random.Generator`.
+
+- Frequent-word subsampling: keep word w with probability min(1, (sqrt(f/t)+1)*t/f),
+  f = count(w)/total, t = `sample` (word2vec.c's formula).
+- Dynamic window: each center position draws its radius b uniformly from 1..m.
+- Noise distribution: unigram counts raised to 0.75, sampled by inverse CDF.
+
+Both training engines consume these same draws' distributions, so they share
+semantics: only the inner update differs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
+    """Per-word keep probability for subsampling; all ones when `sample` is 0.
+
+    Example: counts [1000, 1] with total 1001 and t=1e-3 -> about [0.032, 1.0].
+    """
+    if sample <= 0:
+        return np.ones(len(counts))
+    f = counts / counts.sum()
+    return np.minimum(1.0, (np.sqrt(f / sample) + 1.0) * sample / f)
+
+
+def noise_cdf(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
+    """Cumulative noise distribution of unigram^power; last entry exactly 1.
+
+    Example: `noise_cdf(np.array([1, 1]), 1.0)` -> `[0.5, 1.0]`.
+    """
+    weights = counts.astype(np.float64) ** power
+    cdf = np.cumsum(weights)
+    cdf /= cdf[-1]
+    cdf[-1] = 1.0
+    return cdf
+
+
+def draw_negatives(rng: np.random.Generator, cdf: np.ndarray, shape) -> np.ndarray:
+    """Word ids drawn from the noise distribution, int32 array of `shape`."""
+    ids = np.searchsorted(cdf, rng.random(shape), side="right")
+    return np.minimum(ids, len(cdf) - 1).astype(np.int32)
+
+
+def subsample(rng: np.random.Generator, segment: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Drop words of `segment` (ids with -1 sentence ends) by their keep probability.
+
+    Sentence ends are always kept. One uniform draw per position.
+    """
+    u = rng.random(segment.size)
+    p = np.where(segment >= 0, keep[segment], 1.0)
+    return segment[u < p]
+
+
+def split_sentences(segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids with -1 ends -> (tokens, sentence number per token).
+
+    Example: [5, 6, -1, 7, -1] -> ([5, 6, 7], [0, 0, 1]).
+    """
+    is_end = segment < 0
+    sentence = np.cumsum(is_end) - is_end
+    return segment[~is_end], sentence[~is_end].astype(np.int64)
+
+
+def draw_radii(rng: np.random.Generator, n: int, window: int) -> np.ndarray:
+    """Each position's dynamic window radius, uniform on 1..window."""
+    return rng.integers(1, window + 1, n, dtype=np.int32)
+
+
+def window_pairs(
+    sentence: np.ndarray, radius: np.ndarray, centers: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """All (center, context) position pairs: |i-j| <= radius[i], same sentence, i != j.
+
+    `centers` (bool mask) limits which positions act as centers. The reference
+    for what the engines train on.
+    Example: sentence [0,0,0], radius [1,1,1] -> centers [0,1,1,2], contexts [1,0,2,1].
+    """
+    n = sentence.size
+    window = int(radius.max()) if n else 0
+    cs, os_ = [], []
+    for off in range(-window, window + 1):
+        if off == 0:
+            continue
+        i = np.arange(max(0, -off), min(n, n - off))
+        j = i + off
+        ok = (abs(off) <= radius[i]) & (sentence[i] == sentence[j])
+        if centers is not None:
+            ok &= centers[i]
+        cs.append(i[ok])
+        os_.append(j[ok])
+    if not cs:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    c, o = np.concatenate(cs), np.concatenate(os_)
+    order = np.lexsort((o, c))
+    return c[order], o[order]
