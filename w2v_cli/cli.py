@@ -51,9 +51,13 @@ def main() -> None:
 
 @main.command(context_settings={"show_default": True})
 @click.argument("corpus", nargs=-1, type=click.Path())
-@click.option("-c", "--config", "config_path", type=click.Path(),
-              help="YAML config; flags override it. With no CORPUS and no --config, "
-                   "./configs/default.yaml is used if it exists.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(),
+    help="YAML config; flags override it. With no CORPUS and no --config, ./configs/default.yaml is used if it exists.",
+)
 @click.option("-o", "--output", help="Output directory.  [default: out]")
 @click.option("--dim", type=int, help="Vector dimension.  [default: 100]")
 @click.option("--window", type=int, help="Max context distance; each position draws 1..window.  [default: 5]")
@@ -66,11 +70,16 @@ def main() -> None:
 @click.option("--epochs", type=int, help="Passes over the corpus.  [default: 5]")
 @click.option("--workers", type=int, help="Training threads; 0 = one per core; 1 = bit-reproducible.  [default: 0]")
 @click.option("--seed", type=int, help="Seed for every random draw.  [default: 1]")
-@click.option("--loss", type=click.Choice(["neg", "softmax"]),
-              help="Negative sampling, or exact softmax (O(vocab) per pair).  [default: neg]")
-@click.option("--engine", type=click.Choice(["auto", "numba", "numpy"]),
-              help="Update kernel: compiled (numba) or vectorised numpy; auto picks numba if installed.  "
-                   "[default: auto]")
+@click.option(
+    "--loss",
+    type=click.Choice(["neg", "softmax"]),
+    help="Negative sampling, or exact softmax (O(vocab) per pair).  [default: neg]",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "numba", "numpy"]),
+    help="Update kernel: compiled (numba) or vectorised numpy; auto picks numba if installed.  [default: auto]",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @handle_errors
 def train(corpus, config_path, quiet, **flags) -> None:
@@ -92,8 +101,11 @@ def train(corpus, config_path, quiet, **flags) -> None:
     m = model.metrics
     final = m["loss_per_epoch"][-1]
     if final is None:
-        click.echo("warning: no word pairs were trained: the corpus is too small for these settings "
-                   "(try --sample 0 or a lower --min-count)", err=True)
+        click.echo(
+            "warning: no word pairs were trained: the corpus is too small for these settings "
+            "(try --sample 0 or a lower --min-count)",
+            err=True,
+        )
     click.echo(
         f"trained {m['vocab_size']:,} words x {cfg.dim} dims on {m['train_words']:,} words, "
         f"{cfg.epochs} epochs in {m['train_seconds']:.1f}s ({m['words_per_second']:,} words/s, "
@@ -104,9 +116,16 @@ def train(corpus, config_path, quiet, **flags) -> None:
 
 def _print_results(query: str, results, as_json: bool, pos, neg) -> None:
     if as_json:
-        click.echo(json.dumps({"positive": pos, "negative": neg,
-                               "results": [{"word": w, "similarity": round(s, 6)} for w, s in results]},
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "positive": pos,
+                    "negative": neg,
+                    "results": [{"word": w, "similarity": round(s, 6)} for w, s in results],
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(f"{query}:")
     for w, s in results:
@@ -116,8 +135,9 @@ def _print_results(query: str, results, as_json: bool, pos, neg) -> None:
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("model", type=click.Path())
 @click.argument("words", nargs=-1)
-@click.option("-k", "--topn", default=10, show_default=True, type=click.IntRange(1),
-              help="How many neighbours to print.")
+@click.option(
+    "-k", "--topn", default=10, show_default=True, type=click.IntRange(1), help="How many neighbours to print."
+)
 @click.option("-p", "--positive", multiple=True, help="A word to add (repeatable).")
 @click.option("-n", "--negative", multiple=True, help="A word to subtract (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query, for scripts.")
@@ -137,8 +157,7 @@ def similar(model, words, topn, positive, negative, as_json) -> None:
     pos, neg = parse_query(" ".join(words))
     pos, neg = pos + list(positive), neg + list(negative)
     if pos or neg:
-        _print_results(" ".join(words) or _describe(pos, neg), searcher.most_similar(pos, neg, topn),
-                       as_json, pos, neg)
+        _print_results(" ".join(words) or _describe(pos, neg), searcher.most_similar(pos, neg, topn), as_json, pos, neg)
         return
     if sys.stdin.isatty():
         raise W2VError("give query words, e.g. `w2v similar MODEL france`, or pipe queries on stdin")

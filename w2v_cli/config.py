@@ -99,9 +99,17 @@ def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Raise `W2VError` naming the first invalid setting; return `cfg` if all are valid."""
-    for key, low in [("dim", 1), ("window", 1), ("min_count", 1), ("max_vocab", 0),
-                     ("epochs", 1), ("workers", 0), ("max_sentence", 2),
-                     ("batch_words", 16), ("seed", 0)]:
+    for key, low in [
+        ("dim", 1),
+        ("window", 1),
+        ("min_count", 1),
+        ("max_vocab", 0),
+        ("epochs", 1),
+        ("workers", 0),
+        ("max_sentence", 2),
+        ("batch_words", 16),
+        ("seed", 0),
+    ]:
         _check_int(key, getattr(cfg, key), low)
     _check_int("negative", cfg.negative, 1 if cfg.loss == "neg" else 0)
     _check_number("sample", cfg.sample, 0.0, strict=False)
@@ -142,9 +150,7 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
         raise W2VError(f"{path}: a config must be a mapping of keys to values")
     unknown = sorted(set(map(str, data)) - set(FIELDS))
     if unknown:
-        raise W2VError(
-            f"{path}: unknown config key '{unknown[0]}' (allowed: {', '.join(FIELDS)})"
-        )
+        raise W2VError(f"{path}: unknown config key '{unknown[0]}' (allowed: {', '.join(FIELDS)})")
     base = path.parent
     for key in ("corpus", "output"):
         if key in data:

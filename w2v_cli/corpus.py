@@ -25,7 +25,7 @@ from w2v_cli.errors import W2VError
 
 WHITESPACE = b" \t\n\r\x0b\x0c"
 BLOCK_SIZE = 1 << 20
-OPENERS = {".gz": gzip.GzipFile, ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}
+OPENERS = {".gz": lambda f: gzip.GzipFile(fileobj=f), ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}
 
 
 def expand_paths(paths: list[str]) -> list[Path]:
@@ -40,7 +40,8 @@ def expand_paths(paths: list[str]) -> list[Path]:
         path = Path(name)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*")
+                p
+                for p in path.rglob("*")
                 if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
@@ -119,7 +120,7 @@ def iter_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[tuple[byte
                 if cut < 0:
                     carry = data
                     continue
-                carry = data[cut + 1:]
+                carry = data[cut + 1 :]
                 yield data[: cut + 1], raw.bytes_read
     except gzip.BadGzipFile as e:
         raise W2VError(f"cannot read corpus file {path}: {e}") from None

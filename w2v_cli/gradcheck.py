@@ -77,8 +77,9 @@ def _problem(s: Settings, rng: np.random.Generator):
 
 def check_sigmoid(s: Settings, rng: np.random.Generator) -> list[Triple]:
     x = np.concatenate([rng.normal(0, 3, 20), [-30.0, -8.0, 0.0, 8.0, 30.0]])
-    numeric = np.array([numerical_gradient(lambda v: float(losses.sigmoid(v[0])), np.array([xi]), s.step)[0]
-                        for xi in x])
+    numeric = np.array(
+        [numerical_gradient(lambda v: float(losses.sigmoid(v[0])), np.array([xi]), s.step)[0] for xi in x]
+    )
     return [("s'(x)", losses.sigmoid_derivative(x), numeric)]
 
 
@@ -180,8 +181,13 @@ def check_batch(s: Settings, rng: np.random.Generator, loss: str) -> list[Triple
     n_W = numerical_gradient(lambda M: f(M, U)[0], W.copy(), s.step)
     n_U = numerical_gradient(lambda M: f(W, M)[0], U.copy(), s.step)
     ref_loss, r_W, r_U = reference_batch(W, U, batch, s.window, loss)
-    return [("dJ/dW", g_W, n_W), ("dJ/dC", g_U, n_U), ("dJ/dW = reference", g_W, r_W),
-            ("dJ/dC = reference", g_U, r_U), ("loss = reference", np.array([value]), np.array([ref_loss]))]
+    return [
+        ("dJ/dW", g_W, n_W),
+        ("dJ/dC", g_U, n_U),
+        ("dJ/dW = reference", g_W, r_W),
+        ("dJ/dC = reference", g_U, r_U),
+        ("loss = reference", np.array([value]), np.array([ref_loss])),
+    ]
 
 
 def check_kernel(s: Settings, rng: np.random.Generator) -> list[Triple]:

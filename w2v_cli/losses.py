@@ -51,9 +51,7 @@ def softmax(z: Array) -> Array:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def softmax_loss_and_gradient(
-    v_c: Array, o: int, U: Array
-) -> tuple[float, Array, Array]:
+def softmax_loss_and_gradient(v_c: Array, o: int, U: Array) -> tuple[float, Array, Array]:
     """Naive softmax loss for center vector `v_c` (d,) and true context `o`.
 
     Returns (loss, dJ/dv_c (d,), dJ/dU (V, d)).

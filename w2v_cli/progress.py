@@ -17,6 +17,12 @@ def bar(total: float | None, desc: str, quiet: bool = False, **kwargs: Any) -> t
     Example: `with bar(100, "vocab") as pb: pb.update(10)`.
     """
     return tqdm(
-        total=total, desc=desc, disable=quiet, file=sys.stderr, dynamic_ncols=True,
-        mininterval=0.5, leave=True, **kwargs,
+        total=total,
+        desc=desc,
+        disable=quiet,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=0.5,
+        leave=True,
+        **kwargs,
     )

@@ -54,8 +54,7 @@ class Searcher:
         index = self.vectors.index
         unknown = [w for w in words if w not in index]
         if unknown:
-            hints = [f"'{w}'" + (f" (did you mean '{w.lower()}'?)" if w.lower() in index else "")
-                     for w in unknown]
+            hints = [f"'{w}'" + (f" (did you mean '{w.lower()}'?)" if w.lower() in index else "") for w in unknown]
             raise W2VError(f"unknown word{'s' if len(unknown) > 1 else ''}: {', '.join(hints)}")
         return [index[w] for w in words]
 

@@ -24,36 +24,54 @@ import numpy as np
 
 # (country, capital, topic words shared by both)
 COUNTRIES = [
-    ("france", "paris", "french seine normandy"), ("germany", "berlin", "german rhine bavaria"),
-    ("italy", "rome", "italian tiber tuscany"), ("spain", "madrid", "spanish ebro andalusia"),
-    ("japan", "tokyo", "japanese honshu kyoto"), ("china", "beijing", "chinese yangtze shanghai"),
-    ("russia", "moscow", "russian volga siberia"), ("egypt", "cairo", "egyptian nile pyramids"),
-    ("greece", "athens", "greek aegean crete"), ("portugal", "lisbon", "portuguese tagus porto"),
-    ("poland", "warsaw", "polish vistula krakow"), ("sweden", "stockholm", "swedish lapland gothenburg"),
+    ("france", "paris", "french seine normandy"),
+    ("germany", "berlin", "german rhine bavaria"),
+    ("italy", "rome", "italian tiber tuscany"),
+    ("spain", "madrid", "spanish ebro andalusia"),
+    ("japan", "tokyo", "japanese honshu kyoto"),
+    ("china", "beijing", "chinese yangtze shanghai"),
+    ("russia", "moscow", "russian volga siberia"),
+    ("egypt", "cairo", "egyptian nile pyramids"),
+    ("greece", "athens", "greek aegean crete"),
+    ("portugal", "lisbon", "portuguese tagus porto"),
+    ("poland", "warsaw", "polish vistula krakow"),
+    ("sweden", "stockholm", "swedish lapland gothenburg"),
 ]
 COUNTRY_AXIS = "country nation border government population republic"
 CAPITAL_AXIS = "city capital mayor downtown streets metropolis"
 
 # (male, female, topic words shared by both)
 GENDER = [
-    ("king", "queen", "throne crown reign"), ("prince", "princess", "castle heir royal"),
-    ("man", "woman", "adult person job"), ("boy", "girl", "kid school toys"),
-    ("father", "mother", "parent household raised"), ("son", "daughter", "offspring born inherited"),
-    ("brother", "sister", "sibling twin older"), ("husband", "wife", "married wedding spouse"),
-    ("uncle", "aunt", "relatives visited cousin"), ("nephew", "niece", "young visited relatives"),
-    ("actor", "actress", "film stage role"), ("waiter", "waitress", "restaurant tables served"),
+    ("king", "queen", "throne crown reign"),
+    ("prince", "princess", "castle heir royal"),
+    ("man", "woman", "adult person job"),
+    ("boy", "girl", "kid school toys"),
+    ("father", "mother", "parent household raised"),
+    ("son", "daughter", "offspring born inherited"),
+    ("brother", "sister", "sibling twin older"),
+    ("husband", "wife", "married wedding spouse"),
+    ("uncle", "aunt", "relatives visited cousin"),
+    ("nephew", "niece", "young visited relatives"),
+    ("actor", "actress", "film stage role"),
+    ("waiter", "waitress", "restaurant tables served"),
 ]
 MALE_AXIS = "he his him himself mr"
 FEMALE_AXIS = "she her hers herself mrs"
 
 # (singular, plural, topic words shared by both)
 PLURAL = [
-    ("cat", "cats", "fur mouse purr"), ("dog", "dogs", "bark leash bone"),
-    ("car", "cars", "engine road wheels"), ("house", "houses", "roof rooms door"),
-    ("tree", "trees", "leaves branches forest"), ("bird", "birds", "wings feathers nest"),
-    ("book", "books", "pages chapter library"), ("apple", "apples", "fruit orchard juice"),
-    ("horse", "horses", "saddle gallop stable"), ("river", "rivers", "water bank flows"),
-    ("ship", "ships", "sail harbour crew"), ("flower", "flowers", "petals garden bloom"),
+    ("cat", "cats", "fur mouse purr"),
+    ("dog", "dogs", "bark leash bone"),
+    ("car", "cars", "engine road wheels"),
+    ("house", "houses", "roof rooms door"),
+    ("tree", "trees", "leaves branches forest"),
+    ("bird", "birds", "wings feathers nest"),
+    ("book", "books", "pages chapter library"),
+    ("apple", "apples", "fruit orchard juice"),
+    ("horse", "horses", "saddle gallop stable"),
+    ("river", "rivers", "water bank flows"),
+    ("ship", "ships", "sail harbour crew"),
+    ("flower", "flowers", "petals garden bloom"),
 ]
 SINGULAR_AXIS = "a one this is was single"
 PLURAL_AXIS = "many two these are were several"
@@ -72,8 +90,11 @@ SECTIONS = [("capital-world", COUNTRIES), ("family", GENDER), ("gram-plural", PL
 def entities() -> list[tuple[str, list[str], list[str]]]:
     """(word, topic words, axis words) for every planted word."""
     out = []
-    for pairs, axes in [(COUNTRIES, (COUNTRY_AXIS, CAPITAL_AXIS)), (GENDER, (MALE_AXIS, FEMALE_AXIS)),
-                        (PLURAL, (SINGULAR_AXIS, PLURAL_AXIS))]:
+    for pairs, axes in [
+        (COUNTRIES, (COUNTRY_AXIS, CAPITAL_AXIS)),
+        (GENDER, (MALE_AXIS, FEMALE_AXIS)),
+        (PLURAL, (SINGULAR_AXIS, PLURAL_AXIS)),
+    ]:
         for a, b, topic in pairs:
             out.append((a, topic.split(), axes[0].split()))
             out.append((b, topic.split(), axes[1].split()))

@@ -73,7 +73,7 @@ class NumpyEngine:
             e = min(n, s + self.batch)
             lo, hi = max(0, s - m), min(n, e + m)
             centers = np.zeros(hi - lo, bool)
-            centers[s - lo: e - lo] = True
+            centers[s - lo : e - lo] = True
             neg = sampling.draw_negatives(rng, cdf, (hi - lo, k)) if self.cfg.loss == "neg" else None
             yield engine_numpy.Batch(tokens[lo:hi], sentence[lo:hi], radius[lo:hi], centers, neg), e - s
 
@@ -148,8 +148,7 @@ class Tracker:
     def add(self, job: Job, loss: float, pairs: int) -> None:
         if not math.isfinite(loss):
             raise W2VError(
-                f"training diverged (loss is {loss}) in epoch {job.epoch + 1}; "
-                "try a lower --lr; no output was written"
+                f"training diverged (loss is {loss}) in epoch {job.epoch + 1}; try a lower --lr; no output was written"
             )
         self.loss[job.epoch] += loss
         self.pairs[job.epoch] += pairs
@@ -230,11 +229,19 @@ def train(cfg: TrainConfig, quiet: bool = False) -> Model:
     if not (np.isfinite(W).all() and np.isfinite(C).all()):
         raise W2VError("training diverged (vectors contain nan/inf); try a lower --lr; no output was written")
     metrics = {
-        "engine": engine_name, "workers": workers, "corpus_files": scan.files,
-        "corpus_bytes": scan.bytes, "corpus_words": scan.tokens, "distinct_words": len(scan.words),
-        "vocab_size": len(vocab), "train_words": vocab.total, "invalid_utf8_replaced": bad,
-        "epochs": cfg.epochs, "loss_per_epoch": tracker.epoch_means(),
-        "pairs_per_epoch": tracker.pairs, "vocab_seconds": round(t_vocab, 3),
+        "engine": engine_name,
+        "workers": workers,
+        "corpus_files": scan.files,
+        "corpus_bytes": scan.bytes,
+        "corpus_words": scan.tokens,
+        "distinct_words": len(scan.words),
+        "vocab_size": len(vocab),
+        "train_words": vocab.total,
+        "invalid_utf8_replaced": bad,
+        "epochs": cfg.epochs,
+        "loss_per_epoch": tracker.epoch_means(),
+        "pairs_per_epoch": tracker.pairs,
+        "vocab_seconds": round(t_vocab, 3),
         "train_seconds": round(t_train, 3),
         "words_per_second": round(cfg.epochs * vocab.total / max(t_train, 1e-9)),
         "config": to_dict(cfg),
@@ -261,6 +268,7 @@ def train_and_save(cfg: TrainConfig, quiet: bool = False) -> tuple[Model, list[P
     from w2v_cli.vectors import save_model
 
     model = train(cfg, quiet)
-    paths = save_model(Path(cfg.output), model.vocab.words, model.vocab.counts, model.W, model.C,
-                       to_dict(cfg), model.metrics)
+    paths = save_model(
+        Path(cfg.output), model.vocab.words, model.vocab.counts, model.W, model.C, to_dict(cfg), model.metrics
+    )
     return model, paths

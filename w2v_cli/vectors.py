@@ -62,8 +62,8 @@ def write_text(f, words: list[str], M: np.ndarray) -> None:
     f.write(f"{len(words)} {M.shape[1]}\n".encode())
     fmt = "%s" + " %.7g" * M.shape[1] + "\n"
     for start in range(0, len(words), 4096):
-        rows = M[start: start + 4096].tolist()
-        chunk = "".join(fmt % (w, *r) for w, r in zip(words[start: start + 4096], rows))
+        rows = M[start : start + 4096].tolist()
+        chunk = "".join(fmt % (w, *r) for w, r in zip(words[start : start + 4096], rows))
         f.write(chunk.encode("utf-8"))
 
 
@@ -73,11 +73,12 @@ def write_binary(f, words: list[str], M: np.ndarray) -> None:
     f.write(f"{len(words)} {M.shape[1]}\n".encode())
     data = np.ascontiguousarray(M, dtype="<f4")
     for start in range(0, len(words), 4096):
-        part = data[start: start + 4096]
-        f.write(b"".join(
-            w.encode("utf-8") + b" " + row.tobytes() + b"\n"
-            for w, row in zip(words[start: start + 4096], part)
-        ))
+        part = data[start : start + 4096]
+        f.write(
+            b"".join(
+                w.encode("utf-8") + b" " + row.tobytes() + b"\n" for w, row in zip(words[start : start + 4096], part)
+            )
+        )
 
 
 def check_words(words: list[str]) -> None:
@@ -94,9 +95,17 @@ def _align(n: int) -> int:
 def write_native(f, words, counts, W: np.ndarray, C: np.ndarray | None, meta: dict) -> None:
     """Native format: magic, header length, JSON header, aligned float32 W and C."""
     V, d = W.shape
-    header = dict(meta, format="w2v-native", version=1, vocab_size=V, dim=d, dtype="<f4",
-                  words=list(words), counts=None if counts is None else [int(c) for c in counts],
-                  has_output=C is not None)
+    header = dict(
+        meta,
+        format="w2v-native",
+        version=1,
+        vocab_size=V,
+        dim=d,
+        dtype="<f4",
+        words=list(words),
+        counts=None if counts is None else [int(c) for c in counts],
+        has_output=C is not None,
+    )
     blob = json.dumps(header, ensure_ascii=False).encode("utf-8")
     f.write(MAGIC + struct.pack("<Q", len(blob)) + blob)
     f.write(b"\0" * (_align(16 + len(blob)) - 16 - len(blob)))
@@ -230,8 +239,8 @@ def _parse_text_lines(lines: list[bytes], d: int, words: list[str], path: Path, 
         if len(parts) != d + 1:
             raise W2VError(f"{path}: line {lineno + i + 1} has {len(parts) - 1} values, expected {d}")
         words.append(parts[0].decode("utf-8", "replace"))
-        values.append(parts[1])
-    flat = np.array(b" ".join(values).split(), dtype=np.float32) if values else np.zeros(0, np.float32)
+        values.extend(parts[1:])
+    flat = np.array(values, dtype=np.float32) if values else np.zeros(0, np.float32)
     if flat.size != d * len(lines):
         raise W2VError(f"{path}: malformed vector values near line {lineno + 1}")
     return flat.reshape(len(lines), d)

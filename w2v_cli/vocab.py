@@ -123,7 +123,10 @@ def make_scanner(max_sentence: int, engine: str):
 
 
 def scan_corpus(
-    files: list[Path], ids_file: BinaryIO, max_sentence: int, engine: str = "numpy",
+    files: list[Path],
+    ids_file: BinaryIO,
+    max_sentence: int,
+    engine: str = "numpy",
     quiet: bool = False,
 ) -> ScanResult:
     """Count every token of `files` and write their provisional ids to `ids_file`."""
@@ -197,9 +200,7 @@ def check_vocab(vocab: Vocab, scan: ScanResult, min_count: int) -> None:
         )
 
 
-def iter_segments(
-    ids_path: Path, mapping: np.ndarray, block: int = 1 << 22
-) -> Iterator[np.ndarray]:
+def iter_segments(ids_path: Path, mapping: np.ndarray, block: int = 1 << 22) -> Iterator[np.ndarray]:
     """Final ids with SEP, OOV words removed; each segment ends at a SEP.
 
     `mapping` is the provisional->final map of `build_vocab`. Reads `block`
@@ -223,4 +224,3 @@ def iter_segments(
             yield ids[:cut]
     if carry.size:
         yield np.append(carry, np.int32(SEP))
-

@@ -1,0 +1,33 @@
+"""Shared fixtures: small corpora written to tmp_path, and a CLI runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from w2v_cli.synthetic import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory) -> Path:
+    """A 6,000-sentence synthetic corpus (about 50k words) with the planted relations."""
+    path = tmp_path_factory.mktemp("corpus") / "small.txt"
+    path.write_text(generate(6000, seed=7), encoding="utf-8")
+    return path
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    path.write_bytes(text)
+    return path

@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+
+from w2v_cli import engine_numpy, gradcheck
+from w2v_cli.config import resolve_config
+from w2v_cli.engine_numba import kernel_step_delta, train_positions
+from w2v_cli.train import train
+
+S = gradcheck.Settings(dim=6, vocab=9, window=3, negative=3)
+
+
+def test_numpy_step_is_minus_lr_times_the_reference_gradient():
+    rng = np.random.default_rng(3)
+    W, C = rng.normal(size=(9, 6)), rng.normal(size=(9, 6))
+    batch = gradcheck.random_batch(S, rng)
+    _, r_W, r_C = gradcheck.reference_batch(W, C, batch, S.window, "neg")
+    W1, C1 = W.copy(), C.copy()
+    engine_numpy.step(W1, C1, batch, S.window, 0.01)
+    assert np.allclose(W1 - W, -0.01 * r_W) and np.allclose(C1 - C, -0.01 * r_C)
+
+
+def test_kernel_one_step_is_minus_lr_times_the_reference_gradient():
+    rng = np.random.default_rng(4)
+    W, C = rng.normal(size=(9, 6)), rng.normal(size=(9, 6))
+    batch = gradcheck.random_batch(S, rng)
+    dW, dC = kernel_step_delta(W, C, batch, S.window, 0.05)
+    _, r_W, r_C = gradcheck.reference_batch(W, C, batch, S.window, "neg")
+    assert np.allclose(dW, -0.05 * r_W, atol=1e-12) and np.allclose(dC, -0.05 * r_C, atol=1e-12)
+
+
+def test_kernel_draws_negatives_from_the_noise_distribution():
+    """With C = 0 every negative's update is lr * m * 0.5 * v_c: count them."""
+    V, d, K = 3, 1, 2
+    W, C = np.ones((V, d)), np.zeros((V, d))
+    n = 30_000
+    tokens = np.zeros(n, np.int64)
+    tokens[1::2] = 2  # contexts are word 2; negatives may be any word
+    cdf = np.array([0.5, 0.8, 1.0])
+    train_positions(
+        W,
+        C,
+        tokens,
+        np.arange(n) // 2,
+        np.ones(n, np.int64),
+        np.arange(n) % 2 == 0,
+        np.zeros((0, K), np.int64),
+        cdf,
+        K,
+        1e-6,
+        1e-6,
+        123,
+    )
+    neg_steps = -C[:2, 0] / (1e-6 * 0.5)
+    assert np.allclose(neg_steps / (n // 2 * K), [0.5, 0.3], atol=0.01)
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_one_worker_is_bit_reproducible(small_corpus, tmp_path, engine):
+    def run():
+        cfg = resolve_config(
+            None,
+            {
+                "corpus": [str(small_corpus)],
+                "output": str(tmp_path),
+                "dim": 16,
+                "epochs": 1,
+                "workers": 1,
+                "engine": engine,
+            },
+        )
+        return train(cfg, quiet=True)
+
+    a, b = run(), run()
+    assert a.vocab.words == b.vocab.words
+    assert np.array_equal(a.W, b.W) and np.array_equal(a.C, b.C)
+    assert a.metrics["engine"] == engine
+
+
+def test_different_seeds_give_different_vectors(small_corpus, tmp_path):
+    out = []
+    for seed in (1, 2):
+        cfg = resolve_config(
+            None,
+            {"corpus": [str(small_corpus)], "output": str(tmp_path), "dim": 8, "epochs": 1, "workers": 1, "seed": seed},
+        )
+        out.append(train(cfg, quiet=True).W)
+    assert not np.array_equal(*out)
+
+
+def test_softmax_loss_trains_and_lowers_the_loss(small_corpus, tmp_path):
+    cfg = resolve_config(
+        None,
+        {
+            "corpus": [str(small_corpus)],
+            "output": str(tmp_path),
+            "dim": 16,
+            "epochs": 3,
+            "loss": "softmax",
+            "workers": 1,
+            "lr": 0.05,
+        },
+    )
+    model = train(cfg, quiet=True)
+    losses = model.metrics["loss_per_epoch"]
+    assert model.metrics["engine"] == "numpy"
+    assert losses[-1] < losses[0] < np.log(len(model.vocab))
+
+
+def test_divergence_is_reported_not_written(small_corpus, tmp_path):
+    from w2v_cli.errors import W2VError
+
+    cfg = resolve_config(
+        None, {"corpus": [str(small_corpus)], "output": str(tmp_path / "o"), "lr": 1e30, "epochs": 1, "workers": 1}
+    )
+    with pytest.raises(W2VError, match="diverged"):
+        train(cfg, quiet=True)
+    assert not [p for p in (tmp_path / "o").iterdir() if not p.name.startswith(".")]

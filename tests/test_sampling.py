@@ -1,0 +1,52 @@
+import numpy as np
+
+from w2v_cli import sampling
+
+
+def test_keep_probability_is_word2vec_formula():
+    counts = np.array([1000, 10, 1])
+    t = 1e-3
+    f = counts / counts.sum()
+    expected = np.minimum(1, (np.sqrt(f / t) + 1) * t / f)
+    assert np.allclose(sampling.keep_probabilities(counts, t), expected)
+    assert sampling.keep_probabilities(counts, 0).tolist() == [1, 1, 1]
+
+
+def test_subsampling_keeps_words_at_their_probability_and_all_sentence_ends():
+    rng = np.random.default_rng(0)
+    keep = np.array([0.2, 1.0])
+    segment = np.tile(np.array([0, 1, -1], np.int32), 20_000)
+    kept = sampling.subsample(rng, segment, keep)
+    assert np.count_nonzero(kept == -1) == 20_000
+    assert np.count_nonzero(kept == 1) == 20_000
+    assert abs(np.count_nonzero(kept == 0) / 20_000 - 0.2) < 0.01
+
+
+def test_negatives_follow_unigram_to_the_three_quarters():
+    counts = np.array([81, 16, 1])
+    cdf = sampling.noise_cdf(counts, 0.75)
+    rng = np.random.default_rng(0)
+    draws = sampling.draw_negatives(rng, cdf, (200_000,))
+    p = counts**0.75 / (counts**0.75).sum()
+    freq = np.bincount(draws, minlength=3) / draws.size
+    assert np.allclose(freq, p, atol=0.005)
+    assert draws.dtype == np.int32
+
+
+def test_window_radii_are_uniform_on_one_to_m():
+    r = sampling.draw_radii(np.random.default_rng(0), 50_000, 5)
+    assert r.min() == 1 and r.max() == 5
+    assert np.allclose(np.bincount(r)[1:] / r.size, 0.2, atol=0.01)
+
+
+def test_split_sentences():
+    tokens, sentence = sampling.split_sentences(np.array([5, 6, -1, 7, -1]))
+    assert tokens.tolist() == [5, 6, 7] and sentence.tolist() == [0, 0, 1]
+
+
+def test_window_pairs_respect_radius_and_sentences():
+    sentence = np.array([0, 0, 0, 1, 1])
+    radius = np.array([2, 1, 1, 1, 1])
+    c, o = sampling.window_pairs(sentence, radius)
+    pairs = set(zip(c.tolist(), o.tolist()))
+    assert pairs == {(0, 1), (0, 2), (1, 0), (1, 2), (2, 1), (3, 4), (4, 3)}

@@ -1,0 +1,92 @@
+import tracemalloc
+
+import numpy as np
+import pytest
+from conftest import write
+
+from w2v_cli.vocab import PyScanner, ScanResult, build_vocab, iter_segments, scan_corpus
+
+SCANNERS = ["numpy", "numba"]
+
+
+def scan_text(tmp_path, text, engine="numpy", max_sentence=10_000):
+    path = write(tmp_path / "c.txt", text)
+    ids_path = tmp_path / "ids"
+    with open(ids_path, "wb") as f:
+        scan = scan_corpus([path], f, max_sentence, engine, quiet=True)
+    return scan, ids_path
+
+
+@pytest.mark.parametrize("engine", SCANNERS)
+def test_scan_counts_and_sentence_ends(tmp_path, engine):
+    scan, ids_path = scan_text(tmp_path, "a b a\n\nc a\tb\r\nd", engine)
+    assert scan.words == [b"a", b"b", b"c", b"d"]
+    assert scan.counts.tolist() == [3, 2, 1, 1]
+    assert scan.tokens == 7
+    assert np.fromfile(ids_path, np.int32).tolist() == [0, 1, 0, -1, 2, 0, 1, -1, 3, -1]
+
+
+@pytest.mark.parametrize("engine", SCANNERS)
+def test_long_lines_split_every_max_sentence_tokens(tmp_path, engine):
+    _, ids_path = scan_text(tmp_path, "x " * 7 + "\n" + "y " * 3, engine, max_sentence=3)
+    ids = np.fromfile(ids_path, np.int32).tolist()
+    assert ids == [0, 0, 0, -1, 0, 0, 0, -1, 0, -1, 1, 1, 1, -1]
+
+
+def test_compiled_scanner_matches_python_scanner_on_random_text(tmp_path):
+    from w2v_cli.fastscan import NumbaScanner
+
+    rng = np.random.default_rng(0)
+    alphabet = np.array(list(b"ab \n\tc\xc3\xa9"), np.uint8)
+    data = rng.choice(alphabet, 20_000).tobytes()
+    py, nb = PyScanner(5), NumbaScanner(5)
+    for start in range(0, len(data), 777):
+        block = data[start : start + 777]
+        assert np.array_equal(py.feed(block), nb.feed(block))
+    assert py.words == nb.words and np.array_equal(py.counts, nb.counts)
+
+
+def test_build_vocab_prunes_sorts_and_caps():
+    scan = ScanResult([b"b", b"a", b"c", b"d"], np.array([5, 5, 9, 1]), 20, 1, 0)
+    vocab, mapping, bad = build_vocab(scan, min_count=2, max_vocab=0)
+    assert vocab.words == ["c", "a", "b"]  # by count, ties by word
+    assert mapping.tolist() == [2, 1, 0, -2]
+    vocab, mapping, _ = build_vocab(scan, min_count=1, max_vocab=2)
+    assert vocab.words == ["c", "a"] and mapping.tolist() == [-2, 1, 0, -2]
+
+
+def test_invalid_utf8_is_replaced_counted_and_merged():
+    scan = ScanResult([b"caf\xe9", b"caf\xff", b"ok"], np.array([2, 3, 1]), 6, 1, 0)
+    vocab, mapping, bad = build_vocab(scan, min_count=1, max_vocab=0)
+    assert vocab.words == ["caf\ufffd", "ok"] and vocab.counts.tolist() == [5, 1]
+    assert bad == 5 and mapping.tolist() == [0, 0, 1]
+
+
+def test_segments_drop_oov_and_end_at_sentence_ends(tmp_path):
+    ids = np.array([0, 1, -1, 2, 0, -1, 1, 2], np.int32)  # no final sentence end
+    path = tmp_path / "ids"
+    ids.tofile(path)
+    mapping = np.array([5, -2, 7], np.int32)
+    segs = list(iter_segments(path, mapping, block=3))
+    assert all(s[-1] == -1 for s in segs)
+    assert np.concatenate(segs).tolist() == [5, -1, 7, 5, -1, 7, -1]
+
+
+def test_scan_memory_does_not_grow_with_corpus_size(tmp_path):
+    """A single-line corpus 4x larger must not need more memory to scan."""
+    rng = np.random.default_rng(1)
+    words = np.array([f"w{i}" for i in range(3000)])
+
+    def peak(n_words):
+        text = " ".join(rng.choice(words, n_words))
+        path = write(tmp_path / f"c{n_words}.txt", text)
+        del text
+        tracemalloc.start()
+        with open(tmp_path / "ids", "wb") as f:
+            scan_corpus([path], f, 10_000, "numpy", quiet=True)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    small, large = peak(300_000), peak(1_200_000)
+    assert large < 1.5 * small
