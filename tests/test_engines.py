@@ -4,6 +4,7 @@ import pytest
 from w2v_cli import engine_numpy, gradcheck
 from w2v_cli.config import resolve_config
 from w2v_cli.engine_numba import kernel_step_delta, train_positions
+from w2v_cli.sampling import alias_table
 from w2v_cli.train import train
 
 S = gradcheck.Settings(dim=6, vocab=9, window=3, negative=3)
@@ -35,7 +36,7 @@ def test_kernel_draws_negatives_from_the_noise_distribution():
     n = 30_000
     tokens = np.zeros(n, np.int64)
     tokens[1::2] = 2  # contexts are word 2; negatives may be any word
-    cdf = np.array([0.5, 0.8, 1.0])
+    prob, alias = alias_table(np.array([0.5, 0.8, 1.0]))
     train_positions(
         W,
         C,
@@ -44,7 +45,8 @@ def test_kernel_draws_negatives_from_the_noise_distribution():
         np.ones(n, np.int64),
         np.arange(n) % 2 == 0,
         np.zeros((0, K), np.int64),
-        cdf,
+        prob,
+        alias,
         K,
         1e-6,
         1e-6,

@@ -50,3 +50,14 @@ def test_window_pairs_respect_radius_and_sentences():
     c, o = sampling.window_pairs(sentence, radius)
     pairs = set(zip(c.tolist(), o.tolist()))
     assert pairs == {(0, 1), (0, 2), (1, 0), (1, 2), (2, 1), (3, 4), (4, 3)}
+
+
+def test_alias_table_samples_the_same_distribution_as_the_cdf():
+    counts = np.array([1000, 300, 40, 7, 1, 1])
+    cdf = sampling.noise_cdf(counts, 0.75)
+    prob, alias = sampling.alias_table(cdf)
+    # the table's implied probability of each word, exactly
+    V = cdf.size
+    implied = prob / V
+    np.add.at(implied, alias, (1.0 - prob) / V)
+    assert np.allclose(implied, np.diff(cdf, prepend=0.0), atol=1e-12)

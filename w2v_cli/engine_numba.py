@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from w2v_cli import sampling
 from w2v_cli.engine_numpy import Batch
 
 JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
@@ -37,36 +38,29 @@ def _next(state):
 
 
 @njit(inline="always")
-def _draw(cdf, u):
-    """First index i with cdf[i] > u (np.searchsorted side='right')."""
-    lo, hi = 0, cdf.size - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cdf[mid] > u:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-@njit(inline="always")
-def _log_sigmoid(z):
-    return -(max(-z, 0.0) + np.log1p(np.exp(-abs(z))))
+def _draw(prob, alias, u):
+    """A word from the noise distribution by its alias table (`sampling.alias_table`)."""
+    x = u * prob.size
+    i = min(int(x), prob.size - 1)
+    return i if x - i < prob[i] else alias[i]
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def train_positions(W, C, tokens, sentence, radius, centers, negatives, cdf, K, lr0, lr1, seed):
+def train_positions(W, C, tokens, sentence, radius, centers, negatives, prob, alias, K, lr0, lr1, seed):
     """Skip-gram negative-sampling updates for every center position, in order.
 
     W, C (V, d); tokens, sentence, radius, centers (N,); negatives (N, K) or
-    (0, K) to draw them here from `cdf`. lr moves linearly from lr0 to lr1.
-    Returns (loss, pairs trained).
+    (0, K) to draw them here from the alias table (prob, alias). lr moves
+    linearly from lr0 to lr1.
+    Inner loops run in the dtype of W (float32 in training, so they vectorise;
+    float64 in gradcheck). Returns (loss, pairs trained).
     """
     n, d = tokens.size, W.shape[1]
     ctx = np.empty(2 * 64 + 1, np.int64)
     neg = np.empty(K, np.int64)
     g = np.empty(2 * 64 + 1 + K, W.dtype)
     gv = np.empty(d, W.dtype)
+    sc = np.empty(2, W.dtype)  # casts a float64 scalar to W's dtype
     state = np.uint64(seed) | np.uint64(1)
     loss, pairs = 0.0, 0
     for i in range(n):
@@ -84,26 +78,30 @@ def train_positions(W, C, tokens, sentence, radius, centers, negatives, cdf, K, 
                 neg[k] = negatives[i, k]
             else:
                 state, u = _next(state)
-                neg[k] = _draw(cdf, u)
-        lr = lr0 + (lr1 - lr0) * (i / n)
+                neg[k] = _draw(prob, alias, u)
         for t in range(m + K):  # all dot products from the same snapshot
             o = ctx[t] if t < m else neg[t - m]
-            z = 0.0
+            sc[0] = 0.0
+            z = sc[0]
             for e in range(d):
                 z += W[c, e] * C[o, e]
+            x = np.float64(z)
+            ex = np.exp(-x)  # s(x) = 1/(1+ex); -log s(x) = log1p(ex); -log s(-x) = x + log1p(ex)
             if t < m:
-                g[t] = 1.0 / (1.0 + np.exp(-z)) - 1.0
-                loss -= _log_sigmoid(z)
+                g[t] = 1.0 / (1.0 + ex) - 1.0
+                loss += np.log1p(ex)
             else:
-                g[t] = m / (1.0 + np.exp(-z))
-                loss -= m * _log_sigmoid(-z)
+                g[t] = m / (1.0 + ex)
+                loss += m * (x + np.log1p(ex))
+        sc[1] = lr0 + (lr1 - lr0) * (i / n)
+        lr = sc[1]
         gv[:] = 0.0
-        for t in range(m + K):
+        for t in range(m + K):  # dJ/dv_c from the snapshot of C ...
             o = ctx[t] if t < m else neg[t - m]
             gt = g[t]
             for e in range(d):
                 gv[e] += gt * C[o, e]
-        for t in range(m + K):
+        for t in range(m + K):  # ... before any row of C moves
             o = ctx[t] if t < m else neg[t - m]
             step = lr * g[t]
             for e in range(d):
@@ -121,7 +119,7 @@ def kernel_step_delta(W, C, batch: Batch, window: int, lr: float):
     """
     dW, dC = np.zeros_like(W), np.zeros_like(C)
     radius = np.minimum(batch.radius, window).astype(np.int64)
-    cdf = np.ones(1)
+    prob, alias = np.ones(1), np.zeros(1, np.int64)
     for i in np.flatnonzero(batch.centers):
         W1, C1 = W.copy(), C.copy()
         only = np.zeros(batch.tokens.size, np.bool_)
@@ -134,7 +132,8 @@ def kernel_step_delta(W, C, batch: Batch, window: int, lr: float):
             radius,
             only,
             batch.negatives.astype(np.int64),
-            cdf,
+            prob,
+            alias,
             batch.negatives.shape[1],
             lr,
             lr,
@@ -157,8 +156,11 @@ class NumbaEngine:
             raise W2VError("engine 'numba' supports window <= 64; use --engine numpy")
         self.cfg = cfg
         self.no_negatives = np.zeros((0, cfg.negative), np.int64)
+        self.alias: tuple[np.ndarray, np.ndarray] | None = None
 
     def make_jobs(self, tokens, sentence, radius, rng, cdf):
+        if self.alias is None or self.alias[0].size != cdf.size:
+            self.alias = sampling.alias_table(cdf)
         n = tokens.size
         if n == 0:
             return
@@ -171,11 +173,12 @@ class NumbaEngine:
         cuts.append(n)
         for a, b in zip(cuts[:-1], cuts[1:]):
             seed = int(rng.integers(1, 2**63))
-            yield (tokens[a:b].astype(np.int64), sentence[a:b], radius[a:b].astype(np.int64), cdf, seed), b - a
+            yield (tokens[a:b].astype(np.int64), sentence[a:b], radius[a:b].astype(np.int64), seed), b - a
 
     def run(self, W, C, job) -> tuple[float, int]:
-        tokens, sentence, radius, cdf, seed = job.payload
+        tokens, sentence, radius, seed = job.payload
         centers = np.ones(tokens.size, np.bool_)
-        return train_positions(
-            W, C, tokens, sentence, radius, centers, self.no_negatives, cdf, self.cfg.negative, job.lr, job.lr_end, seed
-        )
+        prob, alias = self.alias
+        negs = self.no_negatives
+        K = self.cfg.negative
+        return train_positions(W, C, tokens, sentence, radius, centers, negs, prob, alias, K, job.lr, job.lr_end, seed)

@@ -37,6 +37,26 @@ def noise_cdf(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
     return cdf
 
 
+def alias_table(cdf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table for the distribution with cumulative `cdf`: (prob, alias).
+
+    Draw: i = floor(u * V), f = frac(u * V); take i if f < prob[i] else alias[i].
+    O(1) per draw and exactly the same distribution as inverse-CDF sampling.
+    Example: `alias_table(np.array([0.25, 1.0]))` -> prob [0.5, 1.0], alias [1, 1].
+    """
+    p = np.diff(cdf, prepend=0.0) * cdf.size
+    prob, alias = np.ones(cdf.size), np.arange(cdf.size, dtype=np.int64)
+    small = [i for i in range(cdf.size) if p[i] < 1.0]
+    large = [i for i in range(cdf.size) if p[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large[-1]
+        prob[s], alias[s] = p[s], g
+        p[g] -= 1.0 - p[s]
+        if p[g] < 1.0:
+            small.append(large.pop())
+    return prob, alias
+
+
 def draw_negatives(rng: np.random.Generator, cdf: np.ndarray, shape) -> np.ndarray:
     """Word ids drawn from the noise distribution, int32 array of `shape`."""
     ids = np.searchsorted(cdf, rng.random(shape), side="right")

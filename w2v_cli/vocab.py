@@ -200,7 +200,7 @@ def check_vocab(vocab: Vocab, scan: ScanResult, min_count: int) -> None:
         )
 
 
-def iter_segments(ids_path: Path, mapping: np.ndarray, block: int = 1 << 22) -> Iterator[np.ndarray]:
+def iter_segments(ids_path: Path, mapping: np.ndarray, block: int = 1 << 20) -> Iterator[np.ndarray]:
     """Final ids with SEP, OOV words removed; each segment ends at a SEP.
 
     `mapping` is the provisional->final map of `build_vocab`. Reads `block`
