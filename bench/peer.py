@@ -35,9 +35,17 @@ SYSTEMS = ["w2v", "gensim-corpus_file", "gensim-linesentence"]
 
 
 def prepare_corpus(src: Path, dst: Path, max_words: int = 10_000) -> int:
-    """Write `src` (any compression) to `dst` with at most `max_words` words a line; return words."""
-    if dst.exists() and dst.with_suffix(".words").exists():
-        return int(dst.with_suffix(".words").read_text())
+    """Write `src` (any compression) to `dst` with at most `max_words` words a line; return words.
+
+    Reuses an earlier `dst` only if it was made from the same source file (path, size, mtime).
+    """
+    st = src.stat()
+    key = {"source": str(src.resolve()), "size": st.st_size, "mtime": st.st_mtime, "max_words": max_words}
+    meta = dst.with_suffix(".json")
+    if dst.exists() and meta.exists():
+        saved = json.loads(meta.read_text())
+        if saved.get("key") == key:
+            return int(saved["words"])
     words = 0
     tmp = dst.with_suffix(".tmp")
     with open(tmp, "wb") as out:
@@ -59,7 +67,7 @@ def prepare_corpus(src: Path, dst: Path, max_words: int = 10_000) -> int:
             out.write(b" ".join(line) + b"\n")
             words += len(line)
     tmp.replace(dst)
-    dst.with_suffix(".words").write_text(str(words))
+    meta.write_text(json.dumps({"key": key, "words": words}))
     return words
 
 

@@ -24,18 +24,18 @@ def test_kernel_one_step_is_minus_lr_times_the_reference_gradient():
     rng = np.random.default_rng(4)
     W, C = rng.normal(size=(9, 6)), rng.normal(size=(9, 6))
     batch = gradcheck.random_batch(S, rng)
-    dW, dC = kernel_step_delta(W, C, batch, S.window, 0.05)
-    _, r_W, r_C = gradcheck.reference_batch(W, C, batch, S.window, "neg")
+    dW, dC, loss = kernel_step_delta(W, C, batch, S.window, 0.05)
+    r_loss, r_W, r_C = gradcheck.reference_batch(W, C, batch, S.window, "neg")
     assert np.allclose(dW, -0.05 * r_W, atol=1e-12) and np.allclose(dC, -0.05 * r_C, atol=1e-12)
+    assert loss == pytest.approx(r_loss, rel=1e-12)
 
 
 def test_kernel_draws_negatives_from_the_noise_distribution():
-    """With C = 0 every negative's update is lr * m * 0.5 * v_c: count them."""
+    """With C = 0 each draw of a negative moves its row by lr * 0.5 * W[context]: count them."""
     V, d, K = 3, 1, 2
     W, C = np.ones((V, d)), np.zeros((V, d))
     n = 30_000
-    tokens = np.zeros(n, np.int64)
-    tokens[1::2] = 2  # contexts are word 2; negatives may be any word
+    tokens = np.full(n, 2, np.int64)  # every center and context is word 2; words 0 and 1 only as negatives
     prob, alias = alias_table(np.array([0.5, 0.8, 1.0]))
     train_positions(
         W,
@@ -51,6 +51,7 @@ def test_kernel_draws_negatives_from_the_noise_distribution():
         1e-6,
         1e-6,
         123,
+        1,
     )
     neg_steps = -C[:2, 0] / (1e-6 * 0.5)
     assert np.allclose(neg_steps / (n // 2 * K), [0.5, 0.3], atol=0.01)

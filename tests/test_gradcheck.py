@@ -77,9 +77,9 @@ def test_broken_batched_trainer_code_fails(monkeypatch):
     """A sign slip in the engine's positive-pair term must be caught."""
     real = engine_numpy._pairs_grad
 
-    def flipped(Vc, Uo, mask, gV, gU):
-        loss = real(Vc, Uo, mask, gV, gU)
-        gV *= -1.0
+    def flipped(Vin, Uc, Un, mask, gVin, gUc, gUn):
+        loss = real(Vin, Uc, Un, mask, gVin, gUc, gUn)
+        gUc *= -1.0
         return loss
 
     monkeypatch.setattr(engine_numpy, "_pairs_grad", flipped)

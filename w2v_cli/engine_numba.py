@@ -1,11 +1,13 @@
 """The compiled engine: a numba kernel that walks positions one center at a time.
 
-Same algorithm as `engine_numpy` (center vector v_c, the contexts' output
-vectors, K negatives shared across the center's window and weighted by its
-number of contexts), but sequential: each center's gradient is computed from
-the current parameters, then applied, as in word2vec.c. All of one center's
-dot products are taken before any of its updates, so a step for one center is
-exactly -lr times `losses.skipgram`'s gradient (checked by `gradcheck`).
+Same algorithm as `engine_numpy` (see there): each context word's input
+vector scores the center word's output vector and K negatives drawn once per
+center (word2vec.c's skip-gram with pWord2Vec's window-shared negatives). It is
+sequential SGD: each center's m x (K+1) scores come from the current
+parameters, then its updates are applied, as in word2vec.c. Because all of a
+center's scores are taken before any of its updates, a step for one center is
+exactly -lr times the reference gradient (checked by `gradcheck`). A center
+touches only m + K + 1 rows, which keeps the memory-bound kernel fast.
 
 Jobs run on Python threads; the kernel releases the GIL (`nogil`), and threads
 update W and C without locks (Hogwild, as word2vec.c). Negatives are drawn in
@@ -25,6 +27,7 @@ from w2v_cli import sampling
 from w2v_cli.engine_numpy import Batch
 
 JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
+LOSS_EVERY = 8  # the reported loss is measured on every 8th center (a log per score is costly)
 
 
 @njit(inline="always")
@@ -45,86 +48,134 @@ def _draw(prob, alias, u):
     return i if x - i < prob[i] else alias[i]
 
 
-@njit(nogil=True, fastmath=True, cache=True)
-def train_positions(W, C, tokens, sentence, radius, centers, negatives, prob, alias, K, lr0, lr1, seed):
+@njit(inline="always")
+def _window(tokens, sentence, radius, i, ctx):
+    """Context words of center i into ctx; returns how many."""
+    n, r, m = tokens.size, radius[i], 0
+    for j in range(max(0, i - r), min(n, i + r + 1)):
+        if j != i and sentence[j] == sentence[i]:
+            ctx[m] = tokens[j]
+            m += 1
+    return m
+
+
+@njit(inline="always")
+def _targets(negatives, i, K, prob, alias, state, out):
+    """out[1..K] = the K negatives of center i (given, or drawn); returns the rng state."""
+    for k in range(K):
+        if negatives.shape[0] > 0:
+            out[k + 1] = negatives[i, k]
+        else:
+            state, u = _next(state)
+            out[k + 1] = _draw(prob, alias, u)
+    return state
+
+
+@njit(inline="always")
+def _scores(W, C, ctx, m, out, K1, g, zero, with_loss):
+    """g[a, b] = dJ/dz for input row ctx[a] and output row out[b] (b=0: the center).
+
+    Returns the loss when `with_loss`, else 0 (the loss costs a log per score).
+    Rows are indexed in place, not sliced: views would cost reference counting.
+    """
+    loss = 0.0
+    for a in range(m):
+        i = ctx[a]
+        for b in range(K1):
+            j = out[b]
+            z = zero[0]
+            for e in range(W.shape[1]):
+                z += W[i, e] * C[j, e]
+            ex = np.exp(-z)  # s(z) = 1/(1+ex), in W's dtype
+            g[a, b] = 1.0 / (1.0 + ex) - (1.0 if b == 0 else 0.0)
+            if with_loss:  # -log s(z) = log1p(e^-z); -log s(-z) = z + log1p(e^-z); float64, no overflow
+                x = np.float64(z)
+                lp = np.log1p(np.exp(-x)) if x > -30.0 else -x
+                loss += lp if b == 0 else x + lp
+    return loss
+
+
+@njit(inline="always")
+def _apply(W, C, ctx, m, out, K1, g, gW, gC, lr):
+    """Both gradients from the snapshot, then W[ctx] -= lr gW and C[out] -= lr gC."""
+    d = W.shape[1]
+    gW[:m] = 0.0
+    gC[:K1] = 0.0
+    for a in range(m):
+        i = ctx[a]
+        for b in range(K1):
+            j, gab = out[b], g[a, b]
+            for e in range(d):
+                gW[a, e] += gab * C[j, e]
+            for e in range(d):
+                gC[b, e] += gab * W[i, e]
+    for b in range(K1):
+        j = out[b]
+        for e in range(d):
+            C[j, e] -= lr * gC[b, e]
+    for a in range(m):
+        i = ctx[a]
+        for e in range(d):
+            W[i, e] -= lr * gW[a, e]
+
+
+# Reassociation lets the dot products vectorise; no nnan/ninf, so a diverging
+# run still produces the inf/nan the trainer detects. numpy's error model: a
+# float division by zero gives inf instead of raising.
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+
+
+@njit(nogil=True, fastmath=FASTMATH, error_model="numpy", cache=True)
+def train_positions(W, C, tokens, sentence, radius, centers, negatives, prob, alias, K, lr0, lr1, seed, loss_every):
     """Skip-gram negative-sampling updates for every center position, in order.
 
     W, C (V, d); tokens, sentence, radius, centers (N,); negatives (N, K) or
     (0, K) to draw them here from the alias table (prob, alias). lr moves
-    linearly from lr0 to lr1.
-    Inner loops run in the dtype of W (float32 in training, so they vectorise;
-    float64 in gradcheck). Returns (loss, pairs trained).
+    linearly from lr0 to lr1. Inner loops run in the dtype of W (float32 in
+    training, so they vectorise; float64 in gradcheck). The loss is measured
+    on every `loss_every`-th center.
+    Returns (loss of the measured centers, their pairs, all pairs trained).
     """
-    n, d = tokens.size, W.shape[1]
-    ctx = np.empty(2 * 64 + 1, np.int64)
-    neg = np.empty(K, np.int64)
-    g = np.empty(2 * 64 + 1 + K, W.dtype)
-    gv = np.empty(d, W.dtype)
-    sc = np.empty(2, W.dtype)  # casts a float64 scalar to W's dtype
+    n, d, K1 = tokens.size, W.shape[1], K + 1
+    ctx = np.empty(2 * 64, np.int64)
+    out = np.empty(K1, np.int64)  # the center, then its K negatives
+    g = np.empty((2 * 64, K1), W.dtype)
+    gW = np.empty((2 * 64, d), W.dtype)
+    gC = np.empty((K1, d), W.dtype)
+    zero = np.zeros(1, W.dtype)
+    lr = np.empty(1, W.dtype)  # casts the float64 schedule to W's dtype
     state = np.uint64(seed) | np.uint64(1)
-    loss, pairs = 0.0, 0
+    loss, measured, pairs = 0.0, 0, 0
     for i in range(n):
         if not centers[i]:
             continue
-        c, r, m = tokens[i], radius[i], 0
-        for j in range(max(0, i - r), min(n, i + r + 1)):
-            if j != i and sentence[j] == sentence[i]:
-                ctx[m] = tokens[j]
-                m += 1
+        m = _window(tokens, sentence, radius, i, ctx)
         if m == 0:
             continue
-        for k in range(K):
-            if negatives.shape[0] > 0:
-                neg[k] = negatives[i, k]
-            else:
-                state, u = _next(state)
-                neg[k] = _draw(prob, alias, u)
-        for t in range(m + K):  # all dot products from the same snapshot
-            o = ctx[t] if t < m else neg[t - m]
-            sc[0] = 0.0
-            z = sc[0]
-            for e in range(d):
-                z += W[c, e] * C[o, e]
-            x = np.float64(z)
-            ex = np.exp(-x)  # s(x) = 1/(1+ex); -log s(x) = log1p(ex); -log s(-x) = x + log1p(ex)
-            if t < m:
-                g[t] = 1.0 / (1.0 + ex) - 1.0
-                loss += np.log1p(ex)
-            else:
-                g[t] = m / (1.0 + ex)
-                loss += m * (x + np.log1p(ex))
-        sc[1] = lr0 + (lr1 - lr0) * (i / n)
-        lr = sc[1]
-        gv[:] = 0.0
-        for t in range(m + K):  # dJ/dv_c from the snapshot of C ...
-            o = ctx[t] if t < m else neg[t - m]
-            gt = g[t]
-            for e in range(d):
-                gv[e] += gt * C[o, e]
-        for t in range(m + K):  # ... before any row of C moves
-            o = ctx[t] if t < m else neg[t - m]
-            step = lr * g[t]
-            for e in range(d):
-                C[o, e] -= step * W[c, e]
-        for e in range(d):
-            W[c, e] -= lr * gv[e]
+        out[0] = tokens[i]
+        state = _targets(negatives, i, K, prob, alias, state, out)
+        with_loss = i % loss_every == 0
+        loss += _scores(W, C, ctx, m, out, K1, g, zero, with_loss)
+        measured += m if with_loss else 0
+        lr[0] = lr0 + (lr1 - lr0) * (i / n)
+        _apply(W, C, ctx, m, out, K1, g, gW, gC, lr[0])
         pairs += m
-    return loss, pairs
+    return loss, measured, pairs
 
 
 def kernel_step_delta(W, C, batch: Batch, window: int, lr: float):
-    """Sum over centers of one kernel step from the same (W, C): (dW, dC).
+    """Sum over centers of one kernel step from the same (W, C): (dW, dC, loss).
 
-    Equals -lr times the batch gradient of `losses.skipgram`; used by gradcheck.
+    Equals -lr times the reference batch gradient (`gradcheck.reference_batch`).
     """
-    dW, dC = np.zeros_like(W), np.zeros_like(C)
+    dW, dC, loss = np.zeros_like(W), np.zeros_like(C), 0.0
     radius = np.minimum(batch.radius, window).astype(np.int64)
     prob, alias = np.ones(1), np.zeros(1, np.int64)
     for i in np.flatnonzero(batch.centers):
         W1, C1 = W.copy(), C.copy()
         only = np.zeros(batch.tokens.size, np.bool_)
         only[i] = True
-        train_positions(
+        value, _, _ = train_positions(
             W1,
             C1,
             batch.tokens.astype(np.int64),
@@ -138,10 +189,12 @@ def kernel_step_delta(W, C, batch: Batch, window: int, lr: float):
             lr,
             lr,
             1,
+            1,
         )
         dW += W1 - W
         dC += C1 - C
-    return dW, dC
+        loss += value
+    return dW, dC, loss
 
 
 class NumbaEngine:
@@ -181,4 +234,7 @@ class NumbaEngine:
         prob, alias = self.alias
         negs = self.no_negatives
         K = self.cfg.negative
-        return train_positions(W, C, tokens, sentence, radius, centers, negs, prob, alias, K, job.lr, job.lr_end, seed)
+        loss, measured, pairs = train_positions(
+            W, C, tokens, sentence, radius, centers, negs, prob, alias, K, job.lr, job.lr_end, seed, LOSS_EVERY
+        )
+        return (loss * pairs / measured if measured else 0.0), pairs

@@ -1,15 +1,19 @@
 """The vectorised numpy engine: one skip-gram update over a batch of positions.
 
 A `Batch` is a run of token positions. Each center position i sees the
-contexts within its drawn radius in the same sentence, and (negative sampling)
-K negatives that it shares across its window, so its loss is exactly
-`losses.skipgram(t_i, contexts, W, C, negatives=[neg_i] * n_i)`.
+contexts j within its drawn radius in the same sentence.
+- Negative sampling (word2vec.c's orientation, pWord2Vec's shared negatives):
+  each context's input vector W[t_j] scores the center's output vector C[t_i]
+  and K negatives neg_i drawn once for position i, so the loss of center i is
+  sum_j `losses.neg_sampling_loss_and_gradient(W[t_j], t_i, C, neg_i)`.
+- Softmax: the center's input vector predicts each context word,
+  sum_j `losses.softmax_loss_and_gradient(W[t_i], t_j, C)`.
 
 The work is done in position space: gather each position's vectors once
-(W[t], C[t]: (N, d)), then for each offset 1..m take dot products between
-shifted views, so no per-pair arrays are built; then one scatter-add per
-gradient row. Every gradient is computed from the same parameter snapshot
-(a synchronous batch step), and a word that occurs several times gets the sum
+(W[t], C[t]: (N, d); C[neg]: (N, K, d)), then for each offset 1..m score the
+aligned rows of shifted views; then one scatter-add per gradient row. Every
+gradient is computed from the same parameter snapshot (a synchronous batch
+step), and a word that occurs several times gets the sum
 of its contributions. `batch_loss_and_grads` is the code the trainer runs;
 `gradcheck` checks it against finite differences and against `losses.py`.
 
@@ -55,13 +59,22 @@ def offset_masks(batch: Batch, window: int):
         yield off, same & (r[:-off] >= off) & c[:-off], same & (r[off:] >= off) & c[off:]
 
 
-def _pairs_grad(Vc: Array, Uo: Array, mask: Array, gV: Array, gU: Array) -> float:
-    """Positive-pair terms for aligned rows; adds into the gradient views gV, gU."""
-    z = np.einsum("nd,nd->n", Vc, Uo)
-    g = (_sigmoid(z) - 1.0) * mask  # (n,)
-    gV += g[:, None] * Uo
-    gU += g[:, None] * Vc
-    return -float(_log_sigmoid(z) @ mask)
+def _pairs_grad(Vin, Uc, Un, mask, gVin, gUc, gUn) -> float:
+    """Pairs (context input row Vin[p], center output row Uc[p] and its negatives Un[p]).
+
+    Rows are aligned position views; only rows where `mask` is set are trained.
+    Adds into the gradient views gVin, gUc, gUn; returns the loss.
+    """
+    idx = np.flatnonzero(mask)
+    v, u, un = Vin[idx], Uc[idx], Un[idx]  # (n, d), (n, d), (n, K, d)
+    z = np.einsum("nd,nd->n", v, u)
+    zk = np.einsum("nd,nkd->nk", v, un)
+    g = _sigmoid(z) - 1.0  # (n,)
+    gk = _sigmoid(zk)  # (n, K)
+    gVin[idx] += g[:, None] * u + np.einsum("nk,nkd->nd", gk, un)
+    gUc[idx] += g[:, None] * v
+    gUn[idx] += gk[:, :, None] * v[:, None, :]
+    return -float(_log_sigmoid(z).sum() + _log_sigmoid(-zk).sum())
 
 
 def neg_grads(W: Array, C: Array, batch: Batch, window: int):
@@ -70,22 +83,15 @@ def neg_grads(W: Array, C: Array, batch: Batch, window: int):
     Returns (loss, pairs, gV (N, d) for W[t], gU (N, d) for C[t], gN (N, K, d) for C[neg]).
     """
     t, neg = batch.tokens, batch.negatives
-    V_, U_ = W[t], C[t]  # (N, d) each
-    gV, gU = np.zeros_like(V_), np.zeros_like(U_)
-    n_ctx = np.zeros(t.size, V_.dtype)  # contexts per center
-    loss = 0.0
+    V_, U_, Un = W[t], C[t], C[neg]  # (N, d), (N, d), (N, K, d)
+    gV, gU, gN = np.zeros_like(V_), np.zeros_like(U_), np.zeros_like(Un)
+    loss, pairs = 0.0, 0
     for off, fwd, bwd in offset_masks(batch, window):
-        loss += _pairs_grad(V_[:-off], U_[off:], fwd, gV[:-off], gU[off:])
-        loss += _pairs_grad(V_[off:], U_[:-off], bwd, gV[off:], gU[:-off])
-        n_ctx[:-off] += fwd
-        n_ctx[off:] += bwd
-    Un = C[neg]  # (N, K, d)
-    z = np.einsum("nd,nkd->nk", V_, Un)
-    loss -= float((n_ctx[:, None] * _log_sigmoid(-z)).sum())
-    g = n_ctx[:, None] * _sigmoid(z)  # (N, K)
-    gV += np.einsum("nk,nkd->nd", g, Un)
-    gN = g[:, :, None] * V_[:, None, :]
-    return loss, int(n_ctx.sum()), gV, gU, gN
+        # fwd: center i, context i+off; bwd: center i+off, context i
+        loss += _pairs_grad(V_[off:], U_[:-off], Un[:-off], fwd, gV[off:], gU[:-off], gN[:-off])
+        loss += _pairs_grad(V_[:-off], U_[off:], Un[off:], bwd, gV[:-off], gU[off:], gN[off:])
+        pairs += int(fwd.sum() + bwd.sum())
+    return loss, pairs, gV, gU, gN
 
 
 def softmax_grads(W: Array, C: Array, batch: Batch, window: int):

@@ -156,16 +156,22 @@ def random_batch(s: Settings, rng: np.random.Generator, n: int = 12, loss: str =
 
 
 def reference_batch(W, U, batch: engine_numpy.Batch, window: int, loss: str):
-    """The batch loss and gradients summed from `losses.skipgram`, one center at a time."""
+    """The batch loss and gradients summed from `losses.py`, one (center, context) pair at a time.
+
+    Negative sampling: context j's input vector scores center i against neg_i,
+    i.e. `losses.skipgram(t_j, [t_i], W, U, negatives=[neg_i])`. Softmax: the
+    center's input vector predicts the context, `losses.skipgram(t_i, [t_j], W, U, softmax)`.
+    """
     from w2v_cli.sampling import window_pairs
 
     cs, os_ = window_pairs(batch.sentence, np.minimum(batch.radius, window), batch.centers)
-    fn = losses.softmax_loss_and_gradient if loss == "softmax" else losses.neg_sampling_loss_and_gradient
     total, g_W, g_U = 0.0, np.zeros_like(W), np.zeros_like(U)
-    for i in np.unique(cs):
-        ctx = batch.tokens[os_[cs == i]].tolist()
-        negs = None if loss == "softmax" else [batch.negatives[i]] * len(ctx)
-        l, gw, gu = losses.skipgram(int(batch.tokens[i]), ctx, W, U, fn, negs)
+    for i, j in zip(cs.tolist(), os_.tolist()):
+        c, o = int(batch.tokens[i]), int(batch.tokens[j])
+        if loss == "softmax":
+            l, gw, gu = losses.skipgram(c, [o], W, U, losses.softmax_loss_and_gradient)
+        else:
+            l, gw, gu = losses.skipgram(o, [c], W, U, losses.neg_sampling_loss_and_gradient, [batch.negatives[i]])
         total, g_W, g_U = total + l, g_W + gw, g_U + gu
     return total, g_W, g_U
 
@@ -197,9 +203,10 @@ def check_kernel(s: Settings, rng: np.random.Generator) -> list[Triple]:
     W, U = _problem(s, rng)
     batch = random_batch(s, rng, loss="neg")
     lr = 0.01
-    dW, dU = kernel_step_delta(W, U, batch, s.window, lr)
-    _, r_W, r_U = reference_batch(W, U, batch, s.window, "neg")
-    return [("step W = -lr dJ/dW", dW, -lr * r_W), ("step C = -lr dJ/dC", dU, -lr * r_U)]
+    dW, dU, loss = kernel_step_delta(W, U, batch, s.window, lr)
+    r_loss, r_W, r_U = reference_batch(W, U, batch, s.window, "neg")
+    return [("step W = -lr dJ/dW", dW, -lr * r_W), ("step C = -lr dJ/dC", dU, -lr * r_U),
+            ("loss = reference", np.array([loss]), np.array([r_loss]))]
 
 
 def _numba_available() -> bool:
