@@ -31,3 +31,18 @@ def write(path: Path, text: str | bytes) -> Path:
         text = text.encode("utf-8")
     path.write_bytes(text)
     return path
+
+
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+
+
+@pytest.fixture(scope="session")
+def default_model(tmp_path_factory) -> Path:
+    """An output directory trained on the embedded default corpus (numba engine, 1 worker)."""
+    from w2v_cli.config import resolve_config
+    from w2v_cli.train import train_and_save
+
+    out = tmp_path_factory.mktemp("default_model")
+    cfg = resolve_config(str(ROOT / "configs" / "default.yaml"), {"output": str(out), "workers": 1})
+    train_and_save(cfg, quiet=True)
+    return out

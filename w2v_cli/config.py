@@ -67,6 +67,12 @@ class TrainConfig:
     engine: str = "auto"
     # Centers per numpy step: larger is faster but staler (2048 diverges on tiny vocabularies).
     batch_words: int = 256
+    # Analogy files (questions-words format) scored after every epoch.
+    eval_analogies: list[str] = field(default_factory=list)
+    # Word-pair similarity files (word1 word2 score) scored after every epoch.
+    eval_similarity: list[str] = field(default_factory=list)
+    # Only this many most frequent words take part in analogy questions (gensim's 30000).
+    eval_restrict_vocab: int = 30000
 
     @property
     def final_lr(self) -> float:
@@ -123,8 +129,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     _check_choice("engine", cfg.engine, ENGINES)
     if not isinstance(cfg.output, str) or not cfg.output:
         raise W2VError(f"config key 'output' must be a directory path, got {cfg.output!r}")
-    if not isinstance(cfg.corpus, list) or not all(isinstance(p, str) for p in cfg.corpus):
-        raise W2VError("config key 'corpus' must be a path or a list of paths")
+    for key in ("corpus", "eval_analogies", "eval_similarity"):
+        value = getattr(cfg, key)
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            raise W2VError(f"config key '{key}' must be a path or a list of paths")
     return cfg
 
 
@@ -152,7 +160,7 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     if unknown:
         raise W2VError(f"{path}: unknown config key '{unknown[0]}' (allowed: {', '.join(FIELDS)})")
     base = path.parent
-    for key in ("corpus", "output"):
+    for key in ("corpus", "output", "eval_analogies", "eval_similarity"):
         if key in data:
             data[key] = _resolve_paths(key, data[key], base)
     return data
@@ -160,9 +168,9 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
 
 def _resolve_paths(key: str, value: Any, base: Path) -> Any:
     """Make relative paths in the YAML relative to the YAML file's directory."""
-    if key == "corpus" and isinstance(value, str):
+    if key != "output" and isinstance(value, str):
         value = [value]
-    if key == "corpus" and isinstance(value, list):
+    if key != "output" and isinstance(value, list):
         return [os.path.normpath(base / p) if isinstance(p, str) else p for p in value]
     if key == "output" and isinstance(value, str):
         return os.path.normpath(base / value)
@@ -175,6 +183,8 @@ def resolve_config(yaml_path: str | None, overrides: dict[str, Any]) -> TrainCon
     values.update({k: v for k, v in overrides.items() if v is not None})
     cfg = validate(TrainConfig(**values))
     cfg.corpus = [os.path.abspath(p) for p in cfg.corpus]
+    cfg.eval_analogies = [os.path.abspath(p) for p in cfg.eval_analogies]
+    cfg.eval_similarity = [os.path.abspath(p) for p in cfg.eval_similarity]
     return cfg
 
 

@@ -205,8 +205,11 @@ def check_kernel(s: Settings, rng: np.random.Generator) -> list[Triple]:
     lr = 0.01
     dW, dU, loss = kernel_step_delta(W, U, batch, s.window, lr)
     r_loss, r_W, r_U = reference_batch(W, U, batch, s.window, "neg")
-    return [("step W = -lr dJ/dW", dW, -lr * r_W), ("step C = -lr dJ/dC", dU, -lr * r_U),
-            ("loss = reference", np.array([loss]), np.array([r_loss]))]
+    return [
+        ("step W = -lr dJ/dW", dW, -lr * r_W),
+        ("step C = -lr dJ/dC", dU, -lr * r_U),
+        ("loss = reference", np.array([loss]), np.array([r_loss])),
+    ]
 
 
 def _numba_available() -> bool:

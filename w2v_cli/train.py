@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 import time
 from collections import deque
@@ -140,10 +141,15 @@ def iter_jobs(cfg, engine, ids_path, mapping, keep, cdf, sched, rng) -> Iterator
 class Tracker:
     """Loss per epoch, a running loss for the progress bar, divergence detection."""
 
-    def __init__(self, epochs: int) -> None:
+    def __init__(self, epochs: int, total_words: int = 0) -> None:
         self.loss = [0.0] * epochs
         self.pairs = [0] * epochs
         self.running: float | None = None
+        self.curve: list[tuple[int, float]] = []  # (words processed, mean loss since the last point)
+        self.window = [0.0, 0]  # loss and pairs since the last curve point
+        self.done = 0
+        self.step = max(total_words // 200, 1)
+        self.next_mark = self.step
 
     def add(self, job: Job, loss: float, pairs: int) -> None:
         if not math.isfinite(loss):
@@ -155,13 +161,25 @@ class Tracker:
         if pairs:
             mean = loss / pairs
             self.running = mean if self.running is None else 0.95 * self.running + 0.05 * mean
+        self.done += job.words
+        self.window[0] += loss
+        self.window[1] += pairs
+        if self.window[1] and self.done >= self.next_mark:
+            self.curve.append((self.done, round(self.window[0] / self.window[1], 5)))
+            self.window = [0.0, 0]
+            self.next_mark = self.done + self.step
 
     def epoch_means(self) -> list[float | None]:
         return [l / p if p else None for l, p in zip(self.loss, self.pairs)]
 
 
-def run_jobs(jobs: Iterator[Job], engine, W, C, workers: int, tracker: Tracker, pb) -> None:
-    """Run `jobs` on `workers` threads (in order on this one when workers == 1)."""
+def run_jobs(jobs: Iterator[Job], engine, W, C, workers: int, tracker: Tracker, pb, on_epoch_end=None) -> None:
+    """Run `jobs` on `workers` threads (in order on this one when workers == 1).
+
+    Every job of an epoch has finished when `on_epoch_end(epoch)` is called.
+    """
+    pending: deque[tuple[Job, Future]] = deque()
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
 
     def account(job: Job, result: tuple[float, int]) -> None:
         tracker.add(job, *result)
@@ -172,24 +190,66 @@ def run_jobs(jobs: Iterator[Job], engine, W, C, workers: int, tracker: Tracker, 
     def run(job: Job) -> tuple[float, int]:
         return (0.0, 0) if job.payload is None else engine.run(W, C, job)
 
-    if workers == 1:
+    def drain(limit: int) -> None:
+        while len(pending) > limit:
+            job, fut = pending.popleft()
+            account(job, fut.result())
+
+    epoch = 0
+    try:
         for job in jobs:
-            account(job, run(job))
-        return
-    pending: deque[tuple[Job, Future]] = deque()
-    with ThreadPoolExecutor(workers) as pool:
-        try:
-            for job in jobs:
+            if job.epoch != epoch:
+                drain(0)
+                if on_epoch_end:
+                    on_epoch_end(epoch)
+                epoch = job.epoch
+            if pool is None:
+                account(job, run(job))
+            else:
                 pending.append((job, pool.submit(run, job)))
-                while len(pending) > 2 * workers:
-                    done_job, fut = pending.popleft()
-                    account(done_job, fut.result())
-            while pending:
-                done_job, fut = pending.popleft()
-                account(done_job, fut.result())
-        finally:
-            for _, fut in pending:
-                fut.cancel()
+                drain(2 * workers)
+        drain(0)
+        if on_epoch_end:
+            on_epoch_end(epoch)
+    finally:
+        for _, fut in pending:
+            fut.cancel()
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def epoch_evaluator(cfg: TrainConfig, vocab: Vocab, W: np.ndarray, pb, results: list):
+    """A hook scoring the live vectors on the configured eval files; None if there are none."""
+    if not (cfg.eval_analogies or cfg.eval_similarity):
+        return None
+    from w2v_cli.evaluate import evaluate_analogies, evaluate_similarity
+    from w2v_cli.vectors import Vectors
+
+    def hook(epoch: int) -> None:
+        vecs = Vectors(vocab.words, W)
+        row = {
+            "epoch": epoch + 1,
+            "analogies": [evaluate_analogies(vecs, f, cfg.eval_restrict_vocab) for f in cfg.eval_analogies],
+            "similarity": [evaluate_similarity(vecs, f) for f in cfg.eval_similarity],
+        }
+        results.append(row)
+        if not pb.disable:
+            pb.write(f"epoch {epoch + 1}: " + describe_eval(row), file=sys.stderr)
+
+    return hook
+
+
+def describe_eval(row: dict) -> str:
+    """One line: analogy accuracy (coverage) and Spearman per file."""
+    parts = []
+    for a in row["analogies"]:
+        t = a["total"]
+        acc = "n/a" if t["accuracy"] is None else f"{100 * t['accuracy']:.1f}%"
+        parts.append(f"{Path(a['file']).name} {acc} (coverage {100 * (t['coverage'] or 0):.0f}%)")
+    for r in row["similarity"]:
+        rho = "n/a" if r["spearman"] is None else f"{r['spearman']:.3f}"
+        parts.append(f"{Path(r['file']).name} spearman {rho}")
+    return ", ".join(parts)
 
 
 def init_vectors(rng: np.random.Generator, vocab_size: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -201,8 +261,8 @@ def init_vectors(rng: np.random.Generator, vocab_size: int, dim: int) -> tuple[n
 def train(cfg: TrainConfig, quiet: bool = False) -> Model:
     """Train on `cfg.corpus`; the temporary id file lives in `cfg.output` and is removed."""
     files = expand_paths(cfg.corpus)
+    check_eval_files(cfg)
     outdir = prepare_output_dir(cfg.output)
-    workers = cfg.workers or os.cpu_count() or 1
     engine_name = resolve_engine(cfg)
     rng = np.random.default_rng(cfg.seed)
     fd, ids_name = tempfile.mkstemp(dir=outdir, prefix=".w2v-corpus-", suffix=".ids")
@@ -212,41 +272,66 @@ def train(cfg: TrainConfig, quiet: bool = False) -> Model:
             scan = scan_corpus(files, ids_file, cfg.max_sentence, engine_name, quiet)
         vocab, mapping, bad = build_vocab(scan, cfg.min_count, cfg.max_vocab)
         check_vocab(vocab, scan, cfg.min_count)
+        distinct, scan.words = len(scan.words), []  # the raw words are not needed for training
         t_vocab = time.perf_counter() - t0
-        W, C = init_vectors(rng, len(vocab), cfg.dim)
-        engine = make_engine(engine_name, cfg, len(vocab))
-        keep = sampling.keep_probabilities(vocab.counts, cfg.sample)
-        cdf = sampling.noise_cdf(vocab.counts, cfg.noise_exponent)
-        sched = Schedule(cfg.lr, cfg.final_lr, cfg.epochs * vocab.total)
-        tracker = Tracker(cfg.epochs)
-        jobs = iter_jobs(cfg, engine, Path(ids_name), mapping, keep, cdf, sched, rng)
-        t1 = time.perf_counter()
-        with bar(cfg.epochs * vocab.total, "train", quiet, unit="w", unit_scale=True) as pb:
-            run_jobs(jobs, engine, W, C, workers, tracker, pb)
-        t_train = time.perf_counter() - t1
+        model = train_epochs(cfg, engine_name, vocab, mapping, Path(ids_name), rng, quiet)
     finally:
         Path(ids_name).unlink(missing_ok=True)
-    if not (np.isfinite(W).all() and np.isfinite(C).all()):
+    if not (np.isfinite(model.W).all() and np.isfinite(model.C).all()):
         raise W2VError("training diverged (vectors contain nan/inf); try a lower --lr; no output was written")
-    metrics = {
+    model.metrics = {
         "engine": engine_name,
-        "workers": workers,
         "corpus_files": scan.files,
         "corpus_bytes": scan.bytes,
         "corpus_words": scan.tokens,
-        "distinct_words": len(scan.words),
+        "distinct_words": distinct,
         "vocab_size": len(vocab),
         "train_words": vocab.total,
         "invalid_utf8_replaced": bad,
         "epochs": cfg.epochs,
-        "loss_per_epoch": tracker.epoch_means(),
-        "pairs_per_epoch": tracker.pairs,
         "vocab_seconds": round(t_vocab, 3),
-        "train_seconds": round(t_train, 3),
-        "words_per_second": round(cfg.epochs * vocab.total / max(t_train, 1e-9)),
+        **model.metrics,
         "config": to_dict(cfg),
     }
+    return model
+
+
+def train_epochs(cfg: TrainConfig, engine_name: str, vocab: Vocab, mapping, ids_path: Path, rng, quiet) -> Model:
+    """Initialise the vectors and run every epoch; metrics hold loss, timing and evaluations."""
+    workers = cfg.workers or os.cpu_count() or 1
+    W, C = init_vectors(rng, len(vocab), cfg.dim)
+    engine = make_engine(engine_name, cfg, len(vocab))
+    keep = sampling.keep_probabilities(vocab.counts, cfg.sample)
+    cdf = sampling.noise_cdf(vocab.counts, cfg.noise_exponent)
+    total = cfg.epochs * vocab.total
+    tracker = Tracker(cfg.epochs, total)
+    jobs = iter_jobs(cfg, engine, ids_path, mapping, keep, cdf, Schedule(cfg.lr, cfg.final_lr, total), rng)
+    evals: list[dict] = []
+    t1 = time.perf_counter()
+    with bar(total, "train", quiet, unit="w", unit_scale=True) as pb:
+        run_jobs(jobs, engine, W, C, workers, tracker, pb, epoch_evaluator(cfg, vocab, W, pb, evals))
+    seconds = time.perf_counter() - t1
+    metrics = {
+        "workers": workers,
+        "loss_per_epoch": tracker.epoch_means(),
+        "pairs_per_epoch": tracker.pairs,
+        "loss_curve": tracker.curve,
+        "train_seconds": round(seconds, 3),
+        "words_per_second": round(total / max(seconds, 1e-9)),
+    }
+    if evals:
+        metrics["eval_per_epoch"] = evals
     return Model(vocab, W, C, metrics)
+
+
+def check_eval_files(cfg: TrainConfig) -> None:
+    """Read the evaluation files before training, so a bad one fails fast."""
+    from w2v_cli.evaluate import read_analogies, read_pairs
+
+    for f in cfg.eval_analogies:
+        read_analogies(f)
+    for f in cfg.eval_similarity:
+        read_pairs(f)
 
 
 def prepare_output_dir(path: str) -> Path:

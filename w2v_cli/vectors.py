@@ -110,8 +110,9 @@ def write_native(f, words, counts, W: np.ndarray, C: np.ndarray | None, meta: di
     f.write(MAGIC + struct.pack("<Q", len(blob)) + blob)
     f.write(b"\0" * (_align(16 + len(blob)) - 16 - len(blob)))
     for M in [W] + ([C] if C is not None else []):
-        raw = np.ascontiguousarray(M, dtype="<f4").tobytes()
-        f.write(raw + b"\0" * (_align(len(raw)) - len(raw)))
+        data = np.ascontiguousarray(M, dtype="<f4")
+        f.write(memoryview(data).cast("B"))  # no copy of the matrix
+        f.write(b"\0" * (_align(data.nbytes) - data.nbytes))
 
 
 def _umask() -> int:
