@@ -87,6 +87,9 @@ def test_convert_and_info(runner, default_model, tmp_path):
         assert needle in result.output
     result = runner.invoke(main, ["info", str(tmp_path / "proj" / "vectors.tsv")])
     assert "no training metadata" in result.output
+    runner.invoke(main, ["convert", str(tmp_path / "proj"), str(tmp_path / "p.w2v")])
+    result = runner.invoke(main, ["info", str(tmp_path / "p.w2v")])
+    assert "converted    from" in result.output and "proj" in result.output
     result = runner.invoke(main, ["convert", str(tmp_path / "missing.bin"), str(tmp_path / "x.txt")])
     assert result.exit_code == 1 and result.stderr.startswith("error: ")
 

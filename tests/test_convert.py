@@ -9,8 +9,9 @@ from w2v_cli.errors import W2VError
 from w2v_cli.vectors import load_vectors, read_native
 
 
-def test_native_round_trip_is_exact_and_keeps_everything(default_model, tmp_path):
-    out = convert(default_model / "model.w2v", tmp_path / "copy.w2v")[0]
+@pytest.mark.parametrize("source", ["model.w2v", "."])
+def test_native_round_trip_is_exact_and_keeps_everything(default_model, tmp_path, source):
+    out = convert(default_model / source, tmp_path / "copy.w2v")[0]
     (a, a_C), (b, b_C) = read_native(default_model / "model.w2v"), read_native(out)
     assert a.words == b.words and np.array_equal(a.matrix, b.matrix) and np.array_equal(a_C, b_C)
     assert np.array_equal(a.counts, b.counts) and a.meta == b.meta

@@ -57,53 +57,27 @@ def test_kernel_draws_negatives_from_the_noise_distribution():
     assert np.allclose(neg_steps / (n // 2 * K), [0.5, 0.3], atol=0.01)
 
 
+def quick_train(corpus, out, **overrides):
+    """Train on `corpus` with one worker and the given settings."""
+    cfg = resolve_config(None, {"corpus": [str(corpus)], "output": str(out), "workers": 1, **overrides})
+    return train(cfg, quiet=True)
+
+
 @pytest.mark.parametrize("engine", ["numba", "numpy"])
 def test_one_worker_is_bit_reproducible(small_corpus, tmp_path, engine):
-    def run():
-        cfg = resolve_config(
-            None,
-            {
-                "corpus": [str(small_corpus)],
-                "output": str(tmp_path),
-                "dim": 16,
-                "epochs": 1,
-                "workers": 1,
-                "engine": engine,
-            },
-        )
-        return train(cfg, quiet=True)
-
-    a, b = run(), run()
+    a, b = (quick_train(small_corpus, tmp_path, dim=16, epochs=1, engine=engine) for _ in range(2))
     assert a.vocab.words == b.vocab.words
     assert np.array_equal(a.W, b.W) and np.array_equal(a.C, b.C)
     assert a.metrics["engine"] == engine
 
 
 def test_different_seeds_give_different_vectors(small_corpus, tmp_path):
-    out = []
-    for seed in (1, 2):
-        cfg = resolve_config(
-            None,
-            {"corpus": [str(small_corpus)], "output": str(tmp_path), "dim": 8, "epochs": 1, "workers": 1, "seed": seed},
-        )
-        out.append(train(cfg, quiet=True).W)
-    assert not np.array_equal(*out)
+    a, b = (quick_train(small_corpus, tmp_path, dim=8, epochs=1, seed=seed).W for seed in (1, 2))
+    assert not np.array_equal(a, b)
 
 
 def test_softmax_loss_trains_and_lowers_the_loss(small_corpus, tmp_path):
-    cfg = resolve_config(
-        None,
-        {
-            "corpus": [str(small_corpus)],
-            "output": str(tmp_path),
-            "dim": 16,
-            "epochs": 3,
-            "loss": "softmax",
-            "workers": 1,
-            "lr": 0.05,
-        },
-    )
-    model = train(cfg, quiet=True)
+    model = quick_train(small_corpus, tmp_path, dim=16, epochs=3, loss="softmax", lr=0.05)
     losses = model.metrics["loss_per_epoch"]
     assert model.metrics["engine"] == "numpy"
     assert losses[-1] < losses[0] < np.log(len(model.vocab))
@@ -112,9 +86,6 @@ def test_softmax_loss_trains_and_lowers_the_loss(small_corpus, tmp_path):
 def test_divergence_is_reported_not_written(small_corpus, tmp_path):
     from w2v_cli.errors import W2VError
 
-    cfg = resolve_config(
-        None, {"corpus": [str(small_corpus)], "output": str(tmp_path / "o"), "lr": 1e30, "epochs": 1, "workers": 1}
-    )
     with pytest.raises(W2VError, match="diverged"):
-        train(cfg, quiet=True)
-    assert not [p for p in (tmp_path / "o").iterdir() if not p.name.startswith(".")]
+        quick_train(small_corpus, tmp_path / "o", lr=1e30, epochs=1)
+    assert list((tmp_path / "o").iterdir()) == []  # no vectors, and the temporary id file is gone

@@ -406,8 +406,10 @@ def info(model, as_json) -> None:
         keys = ["dim", "window", "negative", "min_count", "sample", "lr", "min_lr", "epochs", "loss", "seed"]
         click.echo("config       " + " ".join(f"{k}={cfg[k]}" for k in keys if k in cfg))
         click.echo(f"corpus files {', '.join(cfg.get('corpus', []))}")
+    if data.get("converted_from"):
+        click.echo(f"converted    from {data['converted_from']}")
     if not m and not cfg:
-        click.echo("(no training metadata: not a w2v native model)")
+        click.echo("(no training metadata)")
 
 
 @main.command()

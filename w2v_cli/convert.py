@@ -19,6 +19,7 @@ import numpy as np
 from w2v_cli.errors import W2VError
 from w2v_cli.vectors import (
     MAGIC,
+    NATIVE_NAME,
     Vectors,
     atomic_dir,
     load_vectors,
@@ -79,7 +80,12 @@ def write_tsv(vec_f, meta_f, words: list[str], M: np.ndarray) -> None:
 
 def load_any(path: Path) -> tuple[Vectors, np.ndarray | None]:
     """Vectors (and the output matrix, native only) from any supported file or directory."""
-    if path.is_file() and path.suffix.lower() == ".tsv" or (path.is_dir() and (path / "vectors.tsv").is_file()):
+    if path.is_dir():
+        if (path / "vectors.tsv").is_file():
+            return read_tsv(path), None
+        if (path / NATIVE_NAME).is_file():
+            path = path / NATIVE_NAME
+    if path.is_file() and path.suffix.lower() == ".tsv":
         return read_tsv(path), None
     if path.is_file():
         with open(path, "rb") as f:

@@ -111,7 +111,7 @@ def plot_loss(metrics: dict, out: Path) -> Path:
     ax.set_ylabel("loss per pair")
     ax.grid(alpha=0.3)
     ax2 = _plot_evals(ax, metrics.get("eval_per_epoch") or [])
-    ax.set_title(f"training loss: {metrics.get('vocab_size', '?')} words, {total:,} words processed")
+    ax.set_title(f"training loss: {metrics.get('vocab_size', 0):,} words, {total:,} words processed")
     handles, labels = ax.get_legend_handles_labels()
     if ax2 is not None:
         h2, l2 = ax2.get_legend_handles_labels()

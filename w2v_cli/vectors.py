@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from w2v_cli.errors import W2VError
 
@@ -155,6 +154,8 @@ def atomic_dir(outdir: Path):
 
 def save_model(outdir: Path, words, counts, W, C, config: dict, metrics: dict) -> list[Path]:
     """Write vectors.txt, vectors.bin, model.w2v, config.yaml and metrics.json atomically."""
+    import yaml  # only saving needs it; queries start faster without
+
     names = ["vectors.txt", "vectors.bin", NATIVE_NAME, "config.yaml", "metrics.json"]
     try:
         with atomic_dir(outdir) as open_tmp:
@@ -194,7 +195,7 @@ def read_native(path: Path, mmap: bool = True) -> tuple[Vectors, np.ndarray | No
         else:
             mats.append(np.fromfile(path, dtype="<f4", count=V * d, offset=offset).reshape(V, d))
     counts = np.array(header["counts"], np.int64) if header.get("counts") else None
-    meta = {k: header[k] for k in ("config", "metrics") if k in header}
+    meta = {k: header[k] for k in ("config", "metrics", "converted_from") if k in header}
     return Vectors(header["words"], mats[0], counts, meta), (mats[1] if len(mats) > 1 else None)
 
 
