@@ -89,3 +89,30 @@ def test_divergence_is_reported_not_written(small_corpus, tmp_path):
     with pytest.raises(W2VError, match="diverged"):
         quick_train(small_corpus, tmp_path / "o", lr=1e30, epochs=1)
     assert list((tmp_path / "o").iterdir()) == []  # no vectors, and the temporary id file is gone
+
+
+def test_kernel_measures_loss_even_when_sampled_centers_have_no_pairs():
+    """Only center 1 has a context; with loss_every=8 it must still be measured."""
+    W, C = np.ones((3, 2)), np.zeros((3, 2))
+    tokens = np.array([0, 1, 2], np.int64)
+    sentence = np.array([0, 1, 1], np.int64)  # center 0 is alone in its sentence
+    prob, alias = alias_table(np.array([0.5, 0.8, 1.0]))
+    centers = np.array([True, True, False])
+    loss, measured, pairs = train_positions(
+        W,
+        C,
+        tokens,
+        sentence,
+        np.ones(3, np.int64),
+        centers,
+        np.zeros((0, 2), np.int64),
+        prob,
+        alias,
+        2,
+        0.0,
+        0.0,
+        7,
+        8,
+    )
+    assert pairs == 1 and measured == 1
+    assert loss == pytest.approx(3 * np.log(2.0))  # z = 0 for the positive and both negatives

@@ -154,7 +154,7 @@ def train_positions(W, C, tokens, sentence, radius, centers, negatives, prob, al
             continue
         out[0] = tokens[i]
         state = _targets(negatives, i, K, prob, alias, state, out)
-        with_loss = i % loss_every == 0
+        with_loss = i % loss_every == 0 or measured == 0  # so a job with pairs always has a loss
         loss += _scores(W, C, ctx, m, out, K1, g, zero, with_loss)
         measured += m if with_loss else 0
         lr[0] = lr0 + (lr1 - lr0) * (i / n)
@@ -237,4 +237,4 @@ class NumbaEngine:
         loss, measured, pairs = train_positions(
             W, C, tokens, sentence, radius, centers, negs, prob, alias, K, job.lr, job.lr_end, seed, LOSS_EVERY
         )
-        return (loss * pairs / measured if measured else 0.0), pairs
+        return (loss * pairs / measured if measured else 0.0), pairs  # measured > 0 whenever pairs > 0
