@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from w2v_cli.errors import W2VError
+from w2v_cli.query import unit_rows
 from w2v_cli.vectors import Vectors
 
 Question = tuple[str, str, str, str]
@@ -60,12 +61,6 @@ def restricted_index(vectors: Vectors, restrict_vocab: int) -> dict[str, int]:
     """UPPER-cased word -> id among the first `restrict_vocab` words; the most frequent case wins."""
     n = min(restrict_vocab, len(vectors.words)) if restrict_vocab else len(vectors.words)
     return {vectors.words[i].upper(): i for i in reversed(range(n))}
-
-
-def unit_rows(M: np.ndarray) -> np.ndarray:
-    M = np.asarray(M, dtype=np.float32)
-    norms = np.linalg.norm(M, axis=1, keepdims=True)
-    return M / np.where(norms > 0, norms, 1.0)
 
 
 def _answer(unit: np.ndarray, upper: list[str], abc: np.ndarray, method: str) -> list[str]:

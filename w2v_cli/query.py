@@ -34,6 +34,13 @@ def parse_query(line: str) -> tuple[list[str], list[str]]:
     return positive, negative
 
 
+def unit_rows(M: np.ndarray) -> np.ndarray:
+    """Rows scaled to norm 1 (zero rows stay zero), float32; `unit_rows([[3, 4]])` -> [[0.6, 0.8]]."""
+    M = np.asarray(M, dtype=np.float32)
+    norms = np.linalg.norm(M, axis=1, keepdims=True)
+    return M / np.where(norms > 0, norms, 1.0)
+
+
 class Searcher:
     """Cosine search over a `Vectors`; rows are normalised once, lazily."""
 
@@ -44,9 +51,7 @@ class Searcher:
     @property
     def unit(self) -> np.ndarray:  # (V, d) float32, rows of norm 1 (or 0)
         if self._unit is None:
-            M = np.asarray(self.vectors.matrix, dtype=np.float32)
-            norms = np.linalg.norm(M, axis=1, keepdims=True)
-            self._unit = M / np.where(norms > 0, norms, 1.0)
+            self._unit = unit_rows(self.vectors.matrix)
         return self._unit
 
     def lookup(self, words: list[str]) -> list[int]:
