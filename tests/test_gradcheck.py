@@ -75,14 +75,14 @@ def test_broken_softmax_gradient_fails(monkeypatch):
 
 def test_broken_batched_trainer_code_fails(monkeypatch):
     """A sign slip in the engine's positive-pair term must be caught."""
-    real = engine_numpy._pairs_grad
+    real = engine_numpy._score_grads
 
-    def flipped(Vin, Uc, Un, mask, gVin, gUc, gUn):
-        loss = real(Vin, Uc, Un, mask, gVin, gUc, gUn)
-        gUc *= -1.0
-        return loss
+    def flipped(S, mask, loss_every):
+        loss, G, H = real(S, mask, loss_every)
+        G[..., 0] *= -1.0
+        return loss, G, H
 
-    monkeypatch.setattr(engine_numpy, "_pairs_grad", flipped)
+    monkeypatch.setattr(engine_numpy, "_score_grads", flipped)
     [result] = gradcheck.run_checks(S, ["batch-neg"])
     assert not result.passed
 

@@ -26,7 +26,7 @@ def test_negatives_follow_unigram_to_the_three_quarters():
     counts = np.array([81, 16, 1])
     cdf = sampling.noise_cdf(counts, 0.75)
     rng = np.random.default_rng(0)
-    draws = sampling.draw_negatives(rng, cdf, (200_000,))
+    draws = sampling.draw_negatives(rng, sampling.alias_table(cdf), (200_000,))
     p = counts**0.75 / (counts**0.75).sum()
     freq = np.bincount(draws, minlength=3) / draws.size
     assert np.allclose(freq, p, atol=0.005)

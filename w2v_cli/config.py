@@ -65,8 +65,8 @@ class TrainConfig:
     max_sentence: int = 10_000
     # "auto" picks the compiled kernel when numba is installed, else numpy.
     engine: str = "auto"
-    # Centers per numpy step: larger is faster but staler (2048 diverges on tiny vocabularies).
-    batch_words: int = 256
+    # Centers per numpy-engine step: GEMM-sized work; staleness is bounded per row (engine_numpy).
+    batch_words: int = 1024
     # Analogy files (questions-words format) scored after every epoch.
     eval_analogies: list[str] = field(default_factory=list)
     # Word-pair similarity files (word1 word2 score) scored after every epoch.

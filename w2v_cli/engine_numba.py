@@ -24,10 +24,9 @@ import numpy as np
 from numba import njit
 
 from w2v_cli import sampling
-from w2v_cli.engine_numpy import Batch
+from w2v_cli.engine_numpy import LOSS_EVERY, Batch
 
 JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
-LOSS_EVERY = 8  # the reported loss is measured on every 8th center (a log per score is costly)
 
 
 @njit(inline="always")

@@ -9,25 +9,41 @@ contexts j within its drawn radius in the same sentence.
 - Softmax: the center's input vector predicts each context word,
   sum_j `losses.softmax_loss_and_gradient(W[t_i], t_j, C)`.
 
-The work is done in position space: gather each position's vectors once
-(W[t], C[t]: (N, d); C[neg]: (N, K, d)), then for each offset 1..m score the
-aligned rows of shifted views; then one scatter-add per gradient row. Every
-gradient is computed from the same parameter snapshot (a synchronous batch
-step), and a word that occurs several times gets the sum
-of its contributions. `batch_loss_and_grads` is the code the trainer runs;
-`gradcheck` checks it against finite differences and against `losses.py`.
+Negative sampling runs as tiled matrix products. Positions are cut into tiles
+of B centers; a tile's inputs are the B + 2m rows W[t] around it (a strided
+view, no copy) and its outputs the B (K+1) rows [C[t_i], C[neg_i]], so one
+GEMM scores every (context, center, k) of the tile: (B+2m, d) @ (d, B(K+1)).
+Only the band |offset| <= radius is a trained pair; the rest is masked. Two
+more GEMMs give dJ/dinputs and dJ/doutputs, and a row gets the sum over its
+occurrences. `batch_loss_and_grads` is this math as dense gradients, which
+`gradcheck` checks against finite differences and against `losses.py`.
+
+Every score of a batch comes from one parameter snapshot (a synchronous
+step). A row that takes part in many scores (a frequent noise word gets
+hundreds per batch) would then receive the sum of many stale steps at once and
+overshoot where sequential SGD corrects itself after each one; on wiki100m that
+diverges (loss 21.6, 0.6% analogy after one epoch). So `apply_rows` divides a
+row's summed step by max(1, lr * h), where h = sum sigmoid'(s) |x|^2 over the
+scores s = row . x it took part in: h bounds the curvature of the batch loss
+along that row, and lr * h <= 1 means plain SGD cannot overshoot. Rows with
+lr * h <= 1 (every row of a small batch) get exactly -lr * gradient.
 
 Positions with `centers[i] == False` are context-only margins, so windows
-across batch boundaries are trained exactly once.
+across batch boundaries are trained exactly once. Left out: hierarchical
+softmax, CBOW.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 Array = np.ndarray
+TILE = 16  # centers per GEMM tile (at least 2 * window): larger wastes more of the band
+LOSS_EVERY = 8  # training measures the loss on every 8th center (both engines; a log per score is costly)
 
 
 @dataclass
@@ -41,13 +57,18 @@ class Batch:
     negatives: Array | None = None  # (N, K) noise words shared by a center's window
 
 
+@dataclass
+class RowGrads:
+    """Gradient rows for one matrix: row idx[r] gets grad[r]; repeated ids add up."""
+
+    idx: Array  # (R,) word ids
+    grad: Array  # (R, d) dJ/d(row)
+    curv: Array  # (R,) sum of sigmoid'(s) |x|^2 over the scores s = row . x
+
+
 def _sigmoid(z: Array) -> Array:
     """Stable sigmoid in the dtype of `z` (float32 in training)."""
     return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def _log_sigmoid(z: Array) -> Array:
-    return -np.logaddexp(0.0, -z)
 
 
 def offset_masks(batch: Batch, window: int):
@@ -59,39 +80,107 @@ def offset_masks(batch: Batch, window: int):
         yield off, same & (r[:-off] >= off) & c[:-off], same & (r[off:] >= off) & c[off:]
 
 
-def _pairs_grad(Vin, Uc, Un, mask, gVin, gUc, gUn) -> float:
-    """Pairs (context input row Vin[p], center output row Uc[p] and its negatives Un[p]).
+def _offsets(m: int) -> list[int]:
+    """Window offsets in column order: `_offsets(2)` -> [-2, -1, 1, 2]."""
+    return [o for o in range(-m, m + 1) if o != 0]
 
-    Rows are aligned position views; only rows where `mask` is set are trained.
-    Adds into the gradient views gVin, gUc, gUn; returns the loss.
+
+def _windows(a: Array, rows: int, step: int, count: int) -> Array:
+    """Read-only view (count, rows, ...): window j is a[j*step : j*step + rows].
+
+    Example: `_windows(np.arange(6), 3, 2, 2)` -> [[0, 1, 2], [2, 3, 4]].
     """
-    idx = np.flatnonzero(mask)
-    v, u, un = Vin[idx], Uc[idx], Un[idx]  # (n, d), (n, d), (n, K, d)
-    z = np.einsum("nd,nd->n", v, u)
-    zk = np.einsum("nd,nkd->nk", v, un)
-    g = _sigmoid(z) - 1.0  # (n,)
-    gk = _sigmoid(zk)  # (n, K)
-    gVin[idx] += g[:, None] * u + np.einsum("nk,nkd->nd", gk, un)
-    gUc[idx] += g[:, None] * v
-    gUn[idx] += gk[:, :, None] * v[:, None, :]
-    return -float(_log_sigmoid(z).sum() + _log_sigmoid(-zk).sum())
+    s0 = a.strides[0]
+    return as_strided(a, (count, rows) + a.shape[1:], (step * s0, s0) + a.strides[1:], writeable=False)
 
 
-def neg_grads(W: Array, C: Array, batch: Batch, window: int):
-    """Negative-sampling loss and position-space gradients.
+@lru_cache(maxsize=8)
+def _band_index(tiles: int, B: int, m: int, K1: int) -> Array:
+    """(tiles*B, 2m, K1) flat indices into the (tiles, B+2m, B, K1) score block of
+    each (center, offset, k): center b of tile j with offset o is input row b+m+o."""
+    p = np.arange(tiles * B)
+    j, b = p // B, p % B
+    row = b[:, None] + m + np.array(_offsets(m))[None, :]  # (P, 2m)
+    cell = ((j[:, None] * (B + 2 * m) + row) * B + b[:, None]) * K1
+    return cell[:, :, None] + np.arange(K1)
 
-    Returns (loss, pairs, gV (N, d) for W[t], gU (N, d) for C[t], gN (N, K, d) for C[neg]).
+
+def _pair_mask(batch: Batch, m: int, npad: int) -> Array:
+    """(npad, 2m) bool: center p and its context at offset column a form a trained pair."""
+    n = batch.tokens.size
+    sen = np.full(npad + 2 * m, -1, np.int64)
+    sen[m : m + n] = batch.sentence
+    rad = np.zeros(npad, np.int64)
+    rad[:n] = np.where(batch.centers, batch.radius, 0)
+    mask = np.empty((npad, 2 * m), bool)
+    for a, o in enumerate(_offsets(m)):
+        mask[:, a] = (sen[m + o : m + o + npad] == sen[m : m + npad]) & (rad >= abs(o))
+    return mask
+
+
+def _score_grads(S: Array, mask: Array, loss_every: int) -> tuple[float, Array, Array]:
+    """Loss, dJ/dS and sigmoid'(S) for scores S (P, 2m, K1); column k=0 is the true pair.
+
+    The loss is measured on every `loss_every`-th center and scaled to all pairs.
     """
-    t, neg = batch.tokens, batch.negatives
-    V_, U_, Un = W[t], C[t], C[neg]  # (N, d), (N, d), (N, K, d)
-    gV, gU, gN = np.zeros_like(V_), np.zeros_like(U_), np.zeros_like(Un)
-    loss, pairs = 0.0, 0
-    for off, fwd, bwd in offset_masks(batch, window):
-        # fwd: center i, context i+off; bwd: center i+off, context i
-        loss += _pairs_grad(V_[off:], U_[:-off], Un[:-off], fwd, gV[off:], gU[:-off], gN[:-off])
-        loss += _pairs_grad(V_[:-off], U_[off:], Un[off:], bwd, gV[:-off], gU[off:], gN[off:])
-        pairs += int(fwd.sum() + bwd.sum())
-    return loss, pairs, gV, gU, gN
+    Z = S.copy()
+    Z[..., 0] *= -1.0  # Z = score of the wrong answer
+    P = _sigmoid(Z)  # its probability
+    G = np.where(mask[..., None], P, 0.0).astype(S.dtype)
+    H = G * (1.0 - P)
+    G[..., 0] *= -1.0
+    sub = mask[::loss_every]
+    if not sub.any():  # so a batch with pairs always measures some loss
+        sub, loss_every = mask, 1
+    loss = float(np.logaddexp(0.0, Z[::loss_every][sub]).sum())
+    return loss * mask.sum() / max(sub.sum(), 1), G, H
+
+
+def _to_positions(dX: Array, B: int, m: int, npad: int) -> Array:
+    """Overlap-add per-tile input rows (tiles, B+2m, ...) into padded positions (npad+2m, ...)."""
+    tiles = dX.shape[0]
+    out = np.zeros((npad + B + 2 * m,) + dX.shape[2:], dX.dtype)
+    out[:npad].reshape((tiles, B) + dX.shape[2:])[:] += dX[:, :B]
+    out[B : B + npad].reshape((tiles, B) + dX.shape[2:])[:, : 2 * m] += dX[:, B:]
+    return out[: npad + 2 * m]
+
+
+def _from_offsets(vals: Array, m: int) -> Array:
+    """Sum per-(center, offset) values (npad, 2m) into padded positions (npad+2m,)."""
+    npad = vals.shape[0]
+    out = np.zeros(npad + 2 * m, vals.dtype)
+    for a, o in enumerate(_offsets(m)):
+        out[m + o : m + o + npad] += vals[:, a]
+    return out
+
+
+def neg_grads(W: Array, C: Array, batch: Batch, window: int, loss_every: int = 1):
+    """Negative-sampling loss, trained pairs, and gradient rows for W and for C."""
+    t, m, d = batch.tokens, window, W.shape[1]
+    n, K1 = t.size, batch.negatives.shape[1] + 1
+    B = max(TILE, 2 * m)
+    tiles = -(-n // B)
+    npad, R = tiles * B, B + 2 * m
+    mask = _pair_mask(batch, m, npad)  # (npad, 2m)
+    Vp = np.zeros((npad + 2 * m, d), W.dtype)  # inputs by padded position
+    Vp[m : m + n] = np.take(W, t, axis=0)
+    outs = np.zeros((npad, K1), np.int64)
+    outs[:n, 0], outs[:n, 1:] = t, batch.negatives
+    O = np.take(C, outs, axis=0)  # (npad, K1, d)
+    X, Ot = _windows(Vp, R, B, tiles), O.reshape(tiles, B * K1, d)  # (tiles, R, d), (tiles, B K1, d)
+    S = np.matmul(X, Ot.transpose(0, 2, 1))  # (tiles, R, B K1)
+    band = _band_index(tiles, B, m, K1)
+    loss, Gb, Hb = _score_grads(S.reshape(-1)[band], mask, loss_every)
+    G = np.zeros(S.size, S.dtype)
+    G[band] = Gb
+    G = G.reshape(S.shape)
+    dV = _to_positions(np.matmul(G, Ot), B, m, npad)[m : m + n]  # (n, d)
+    dO = np.matmul(G.transpose(0, 2, 1), X).reshape(npad * K1, d)[: n * K1]
+    x2 = np.einsum("pd,pd->p", Vp, Vp)[np.arange(npad)[:, None] + m + np.array(_offsets(m))]  # (npad, 2m)
+    hV = _from_offsets(np.einsum("pak,pk->pa", Hb, np.einsum("pkd,pkd->pk", O, O)), m)
+    hO = np.einsum("pak,pa->pk", Hb, x2).reshape(-1)[: n * K1]
+    grads_W = RowGrads(t, dV, hV[m : m + n])
+    return loss, int(mask.sum()), grads_W, RowGrads(outs[:n].reshape(-1), dO, hO)
 
 
 def softmax_grads(W: Array, C: Array, batch: Batch, window: int):
@@ -133,29 +222,51 @@ def scatter_add(M: Array, idx: Array, rows: Array, scale: float) -> None:
     np.add.at(M.reshape(-1), flat, (scale * rows).astype(M.dtype, copy=False).ravel())
 
 
+def apply_rows(M: Array, rows: RowGrads, lr: float) -> None:
+    """M[w] -= lr * g_w / max(1, lr * h_w) for each word w, with g_w and h_w summed over its rows.
+
+    Example: one row, grad [[2.0]], curv [0.5], lr 0.1 -> M[w] -= 0.2 (plain SGD);
+    curv [50.0] -> lr * h = 5, so M[w] -= 0.2 / 5.
+    """
+    d = M.shape[1]
+    words, first, inv = np.unique(rows.idx, return_index=True, return_inverse=True)
+    h = np.bincount(inv, weights=rows.curv, minlength=words.size)
+    scale = (-lr / np.maximum(1.0, lr * h)).astype(M.dtype)  # (U,)
+    total = np.take(rows.grad, first, axis=0).astype(M.dtype)  # (U, d): first occurrences ...
+    rest = np.ones(rows.idx.size, bool)
+    rest[first] = False
+    rest = np.flatnonzero(rest)
+    if rest.size:  # ... plus the repeats
+        flat = (inv[rest].astype(np.int64)[:, None] * d + np.arange(d)).ravel()
+        np.add.at(total.reshape(-1), flat, np.take(rows.grad, rest, axis=0).ravel())
+    total *= scale[:, None]
+    total += np.take(M, words, axis=0)
+    M[words] = total
+
+
 def batch_loss_and_grads(W: Array, C: Array, batch: Batch, window: int, loss: str = "neg"):
     """Loss, trained pairs, and dense gradients (dJ/dW, dJ/dC): the trainer's math, for checking."""
     gW, gC = np.zeros_like(W), np.zeros_like(C)
     if loss == "softmax":
         value, pairs, gV, gC_dense = softmax_grads(W, C, batch, window)
         gC += gC_dense
+        scatter_add(gW, batch.tokens, gV, 1.0)
     else:
-        value, pairs, gV, gU, gN = neg_grads(W, C, batch, window)
-        scatter_add(gC, batch.tokens, gU, 1.0)
-        scatter_add(gC, batch.negatives.ravel(), gN.reshape(-1, W.shape[1]), 1.0)
-    scatter_add(gW, batch.tokens, gV, 1.0)
+        value, pairs, rows_W, rows_C = neg_grads(W, C, batch, window)
+        scatter_add(gW, rows_W.idx, rows_W.grad, 1.0)
+        scatter_add(gC, rows_C.idx, rows_C.grad, 1.0)
     return value, pairs, gW, gC
 
 
-def step(W: Array, C: Array, batch: Batch, window: int, lr: float, loss: str = "neg"):
-    """One SGD step in place: W -= lr dJ/dW, C -= lr dJ/dC. Returns (loss, pairs)."""
-    d = W.shape[1]
+def step(W: Array, C: Array, batch: Batch, window: int, lr: float, loss: str = "neg", loss_every: int = 1):
+    """One update in place (see the module docstring for the per-row step bound). Returns (loss, pairs)."""
     if loss == "softmax":
         value, pairs, gV, gC = softmax_grads(W, C, batch, window)
         C -= np.asarray(lr * gC, C.dtype)
-    else:
-        value, pairs, gV, gU, gN = neg_grads(W, C, batch, window)
-        idx = np.concatenate([batch.tokens, batch.negatives.ravel()])
-        scatter_add(C, idx, np.concatenate([gU, gN.reshape(-1, d)]), -lr)
-    scatter_add(W, batch.tokens, gV, -lr)
+        scatter_add(W, batch.tokens, gV, -lr)
+        return value, pairs
+    value, pairs, rows_W, rows_C = neg_grads(W, C, batch, window, loss_every)
+    if pairs:
+        apply_rows(W, rows_W, lr)
+        apply_rows(C, rows_C, lr)
     return value, pairs

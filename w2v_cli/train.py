@@ -64,6 +64,7 @@ class NumpyEngine:
     def __init__(self, cfg: TrainConfig, vocab_size: int) -> None:
         self.cfg = cfg
         self.batch = cfg.batch_words
+        self.alias: tuple[np.ndarray, np.ndarray] | None = None  # built from the first noise CDF seen
         if cfg.loss == "softmax":  # the (batch, V) softmax matrix stays under ~4M floats
             self.batch = max(16, min(self.batch, 4_000_000 // max(vocab_size, 1)))
 
@@ -75,11 +76,15 @@ class NumpyEngine:
             lo, hi = max(0, s - m), min(n, e + m)
             centers = np.zeros(hi - lo, bool)
             centers[s - lo : e - lo] = True
-            neg = sampling.draw_negatives(rng, cdf, (hi - lo, k)) if self.cfg.loss == "neg" else None
+            neg = None
+            if self.cfg.loss == "neg":
+                self.alias = self.alias or sampling.alias_table(cdf)
+                neg = sampling.draw_negatives(rng, self.alias, (hi - lo, k))
             yield engine_numpy.Batch(tokens[lo:hi], sentence[lo:hi], radius[lo:hi], centers, neg), e - s
 
     def run(self, W, C, job: Job) -> tuple[float, int]:
-        return engine_numpy.step(W, C, job.payload, self.cfg.window, job.lr, self.cfg.loss)
+        cfg = self.cfg
+        return engine_numpy.step(W, C, job.payload, cfg.window, job.lr, cfg.loss, engine_numpy.LOSS_EVERY)
 
 
 def resolve_engine(cfg: TrainConfig) -> str:
