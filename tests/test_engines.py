@@ -20,6 +20,48 @@ def test_numpy_step_is_minus_lr_times_the_reference_gradient():
     assert np.allclose(W1 - W, -0.01 * r_W) and np.allclose(C1 - C, -0.01 * r_C)
 
 
+def reference_curvature(W, C, batch, window):
+    """h of every row, summed pair by pair: sigmoid'(s) |partner|^2 for each score s."""
+    from w2v_cli.sampling import window_pairs
+
+    hW, hC = np.zeros(len(W)), np.zeros(len(C))
+    cs, os_ = window_pairs(batch.sentence, np.minimum(batch.radius, window), batch.centers)
+    for i, j in zip(cs.tolist(), os_.tolist()):
+        x = int(batch.tokens[j])
+        for o in [int(batch.tokens[i]), *batch.negatives[i].tolist()]:
+            p = 1.0 / (1.0 + np.exp(-W[x] @ C[o]))
+            hW[x] += p * (1 - p) * C[o] @ C[o]
+            hC[o] += p * (1 - p) * W[x] @ W[x]
+    return hW, hC
+
+
+def test_numpy_step_bounds_a_row_by_its_curvature():
+    """Rows with lr*h > 1 move by -lr*g/(lr*h); the others by exactly -lr*g."""
+    rng = np.random.default_rng(5)
+    W, C = rng.normal(size=(9, 6)), rng.normal(size=(9, 6))
+    batch = gradcheck.random_batch(S, rng, n=40)
+    lr = 0.05
+    _, g_W, g_C = gradcheck.reference_batch(W, C, batch, S.window, "neg")
+    h_W, h_C = reference_curvature(W, C, batch, S.window)
+    W1, C1 = W.copy(), C.copy()
+    engine_numpy.step(W1, C1, batch, S.window, lr)
+    assert np.allclose(W1 - W, -lr * g_W / np.maximum(1, lr * h_W)[:, None])
+    assert np.allclose(C1 - C, -lr * g_C / np.maximum(1, lr * h_C)[:, None])
+    h = np.r_[h_W, h_C] * lr
+    assert (h > 1).any() and ((h > 0) & (h <= 1)).any()  # both cases occur
+
+
+def test_sampled_loss_estimates_the_exact_loss():
+    rng = np.random.default_rng(6)
+    W, C = rng.normal(size=(9, 6)) * 0.3, rng.normal(size=(9, 6)) * 0.3
+    batch = gradcheck.random_batch(S, rng, n=400)
+    exact, pairs, _, _ = engine_numpy.neg_grads(W, C, batch, S.window)
+    sampled, pairs8, _, _ = engine_numpy.neg_grads(W, C, batch, S.window, loss_every=8)
+    assert pairs8 == pairs and sampled == pytest.approx(exact, rel=0.1)
+    small = gradcheck.random_batch(S, rng, n=6)  # no center at a multiple of 8 but 0, a margin
+    assert engine_numpy.neg_grads(W, C, small, S.window, loss_every=8)[0] > 0
+
+
 def test_kernel_one_step_is_minus_lr_times_the_reference_gradient():
     rng = np.random.default_rng(4)
     W, C = rng.normal(size=(9, 6)), rng.normal(size=(9, 6))
