@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 Array = np.ndarray
 TILE = 16  # centers per GEMM tile (at least 2 * window): larger wastes more of the band
@@ -91,7 +90,10 @@ def _windows(a: Array, rows: int, step: int, count: int) -> Array:
     Example: `_windows(np.arange(6), 3, 2, 2)` -> [[0, 1, 2], [2, 3, 4]].
     """
     s0 = a.strides[0]
-    return as_strided(a, (count, rows) + a.shape[1:], (step * s0, s0) + a.strides[1:], writeable=False)
+    assert a.flags.c_contiguous and (count - 1) * step + rows <= a.shape[0]
+    view = np.ndarray((count, rows) + a.shape[1:], a.dtype, a, 0, (step * s0, s0) + a.strides[1:])
+    view.flags.writeable = False
+    return view
 
 
 @lru_cache(maxsize=8)
@@ -112,10 +114,9 @@ def _pair_mask(batch: Batch, m: int, npad: int) -> Array:
     sen[m : m + n] = batch.sentence
     rad = np.zeros(npad, np.int64)
     rad[:n] = np.where(batch.centers, batch.radius, 0)
-    mask = np.empty((npad, 2 * m), bool)
-    for a, o in enumerate(_offsets(m)):
-        mask[:, a] = (sen[m + o : m + o + npad] == sen[m : m + npad]) & (rad >= abs(o))
-    return mask
+    near = _windows(sen, 2 * m + 1, 1, npad)  # (npad, 2m+1): sentences around each center
+    same = np.delete(near == sen[m : m + npad, None], m, axis=1)  # (npad, 2m)
+    return same & (rad[:, None] >= np.abs(_offsets(m)))
 
 
 def _score_grads(S: Array, mask: Array, loss_every: int) -> tuple[float, Array, Array]:
@@ -176,7 +177,7 @@ def neg_grads(W: Array, C: Array, batch: Batch, window: int, loss_every: int = 1
     G = G.reshape(S.shape)
     dV = _to_positions(np.matmul(G, Ot), B, m, npad)[m : m + n]  # (n, d)
     dO = np.matmul(G.transpose(0, 2, 1), X).reshape(npad * K1, d)[: n * K1]
-    x2 = np.einsum("pd,pd->p", Vp, Vp)[np.arange(npad)[:, None] + m + np.array(_offsets(m))]  # (npad, 2m)
+    x2 = np.delete(_windows(np.einsum("pd,pd->p", Vp, Vp), 2 * m + 1, 1, npad), m, axis=1)  # (npad, 2m)
     hV = _from_offsets(np.einsum("pak,pk->pa", Hb, np.einsum("pkd,pkd->pk", O, O)), m)
     hO = np.einsum("pak,pa->pk", Hb, x2).reshape(-1)[: n * K1]
     grads_W = RowGrads(t, dV, hV[m : m + n])
