@@ -7,7 +7,9 @@ sequential SGD: each center's m x (K+1) scores come from the current
 parameters, then its updates are applied, as in word2vec.c. Because all of a
 center's scores are taken before any of its updates, a step for one center is
 exactly -lr times the reference gradient (checked by `gradcheck`). A center
-touches only m + K + 1 rows, which keeps the memory-bound kernel fast.
+touches only m + K + 1 rows, which keeps the memory-bound kernel fast. Steps
+are that small, so this engine needs no per-row step bound (the numpy engine's
+batch step does: see `engine_numpy`).
 
 Jobs run on Python threads; the kernel releases the GIL (`nogil`), and threads
 update W and C without locks (Hogwild, as word2vec.c). Negatives are drawn in

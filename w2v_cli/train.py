@@ -31,6 +31,7 @@ from w2v_cli import engine_numpy, sampling
 from w2v_cli.config import TrainConfig, to_dict
 from w2v_cli.corpus import expand_paths
 from w2v_cli.errors import W2VError
+from w2v_cli.heap import return_freed_memory
 from w2v_cli.progress import bar
 from w2v_cli.vocab import Vocab, build_vocab, check_vocab, iter_segments, scan_corpus
 
@@ -269,6 +270,8 @@ def train(cfg: TrainConfig, quiet: bool = False) -> Model:
     check_eval_files(cfg)
     outdir = prepare_output_dir(cfg.output)
     engine_name = resolve_engine(cfg)
+    if engine_name == "numba":  # the numpy engine allocates scratch every step: 2.6x slower with it
+        return_freed_memory()
     rng = np.random.default_rng(cfg.seed)
     fd, ids_name = tempfile.mkstemp(dir=outdir, prefix=".w2v-corpus-", suffix=".ids")
     try:
