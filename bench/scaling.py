@@ -47,7 +47,8 @@ def run_alone(corpus: Path, tmp: Path, workers: int, a) -> float:
 def run_side_by_side(corpus: Path, tmp: Path, a) -> float:
     """N one-worker processes at the same time; returns their summed words/s."""
     outs = [tmp / f"solo{i}" for i in range(a.workers)]
-    procs = [subprocess.Popen(train_cmd(corpus, out, 1, a), cwd=ROOT, stderr=subprocess.DEVNULL) for out in outs]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen(train_cmd(corpus, out, 1, a), cwd=ROOT, **quiet) for out in outs]
     if any(p.wait() for p in procs):
         raise SystemExit("a side-by-side run failed")
     return sum(words_per_second(out) for out in outs)
