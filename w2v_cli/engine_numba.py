@@ -25,7 +25,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli import sampling
 from w2v_cli.engine_numpy import LOSS_EVERY, Batch
 
 JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
@@ -203,18 +202,16 @@ class NumbaEngine:
 
     name = "numba"
 
-    def __init__(self, cfg, vocab_size: int) -> None:
+    def __init__(self, cfg, vocab_size: int, noise: tuple[np.ndarray, np.ndarray]) -> None:
         if cfg.window > 64:
             from w2v_cli.errors import W2VError
 
             raise W2VError("engine 'numba' supports window <= 64; use --engine numpy")
         self.cfg = cfg
         self.no_negatives = np.zeros((0, cfg.negative), np.int64)
-        self.alias: tuple[np.ndarray, np.ndarray] | None = None
+        self.noise = noise  # alias table (prob, alias): the kernel draws negatives from it
 
-    def make_jobs(self, tokens, sentence, radius, rng, cdf):
-        if self.alias is None or self.alias[0].size != cdf.size:
-            self.alias = sampling.alias_table(cdf)
+    def make_jobs(self, tokens, sentence, radius, rng):
         n = tokens.size
         if n == 0:
             return
@@ -232,7 +229,7 @@ class NumbaEngine:
     def run(self, W, C, job) -> tuple[float, int]:
         tokens, sentence, radius, seed = job.payload
         centers = np.ones(tokens.size, np.bool_)
-        prob, alias = self.alias
+        prob, alias = self.noise
         negs = self.no_negatives
         K = self.cfg.negative
         loss, measured, pairs = train_positions(

@@ -62,14 +62,14 @@ class NumpyEngine:
 
     name = "numpy"
 
-    def __init__(self, cfg: TrainConfig, vocab_size: int) -> None:
+    def __init__(self, cfg: TrainConfig, vocab_size: int, noise: tuple[np.ndarray, np.ndarray]) -> None:
         self.cfg = cfg
+        self.noise = noise  # alias table (prob, alias) of the noise distribution
         self.batch = cfg.batch_words
-        self.alias: tuple[np.ndarray, np.ndarray] | None = None  # built from the first noise CDF seen
         if cfg.loss == "softmax":  # the (batch, V) softmax matrix stays under ~4M floats
             self.batch = max(16, min(self.batch, 4_000_000 // max(vocab_size, 1)))
 
-    def make_jobs(self, tokens, sentence, radius, rng, cdf) -> Iterator[tuple[object, int]]:
+    def make_jobs(self, tokens, sentence, radius, rng) -> Iterator[tuple[object, int]]:
         """Batches with context margins; yields (batch, centers in it)."""
         n, m, k = tokens.size, self.cfg.window, self.cfg.negative
         for s in range(0, n, self.batch):
@@ -77,10 +77,7 @@ class NumpyEngine:
             lo, hi = max(0, s - m), min(n, e + m)
             centers = np.zeros(hi - lo, bool)
             centers[s - lo : e - lo] = True
-            neg = None
-            if self.cfg.loss == "neg":
-                self.alias = self.alias or sampling.alias_table(cdf)
-                neg = sampling.draw_negatives(rng, self.alias, (hi - lo, k))
+            neg = sampling.draw_negatives(rng, self.noise, (hi - lo, k)) if self.cfg.loss == "neg" else None
             yield engine_numpy.Batch(tokens[lo:hi], sentence[lo:hi], radius[lo:hi], centers, neg), e - s
 
     def run(self, W, C, job: Job) -> tuple[float, int]:
@@ -103,12 +100,13 @@ def resolve_engine(cfg: TrainConfig) -> str:
     return "numba"
 
 
-def make_engine(name: str, cfg: TrainConfig, vocab_size: int):
+def make_engine(name: str, cfg: TrainConfig, vocab_size: int, noise: tuple[np.ndarray, np.ndarray]):
+    """The engine `name`; `noise` is the alias table of the noise distribution both draw from."""
     if name == "numba":
         from w2v_cli.engine_numba import NumbaEngine
 
-        return NumbaEngine(cfg, vocab_size)
-    return NumpyEngine(cfg, vocab_size)
+        return NumbaEngine(cfg, vocab_size, noise)
+    return NumpyEngine(cfg, vocab_size, noise)
 
 
 class Schedule:
@@ -122,7 +120,7 @@ class Schedule:
         return self.lr - (self.lr - self.final) * frac
 
 
-def iter_jobs(cfg, engine, ids_path, mapping, keep, cdf, sched, rng) -> Iterator[Job]:
+def iter_jobs(cfg, engine, ids_path, mapping, keep, sched, rng) -> Iterator[Job]:
     """Every job of every epoch, in order; all randomness drawn here, on one thread."""
     done = 0
     for epoch in range(cfg.epochs):
@@ -131,7 +129,7 @@ def iter_jobs(cfg, engine, ids_path, mapping, keep, cdf, sched, rng) -> Iterator
             kept = sampling.subsample(rng, segment, keep)
             tokens, sentence = sampling.split_sentences(kept)
             radius = sampling.draw_radii(rng, tokens.size, cfg.window)
-            parts = list(engine.make_jobs(tokens, sentence, radius, rng, cdf))
+            parts = list(engine.make_jobs(tokens, sentence, radius, rng))
             total_centers = max(sum(c for _, c in parts), 1)
             given = 0
             for payload, centers in parts:
@@ -308,12 +306,12 @@ def train_epochs(cfg: TrainConfig, engine_name: str, vocab: Vocab, mapping, ids_
     """Initialise the vectors and run every epoch; metrics hold loss, timing and evaluations."""
     workers = cfg.workers or os.cpu_count() or 1
     W, C = init_vectors(rng, len(vocab), cfg.dim)
-    engine = make_engine(engine_name, cfg, len(vocab))
     keep = sampling.keep_probabilities(vocab.counts, cfg.sample)
-    cdf = sampling.noise_cdf(vocab.counts, cfg.noise_exponent)
+    noise = sampling.alias_table(sampling.noise_cdf(vocab.counts, cfg.noise_exponent))
+    engine = make_engine(engine_name, cfg, len(vocab), noise)
     total = cfg.epochs * vocab.total
     tracker = Tracker(cfg.epochs, total)
-    jobs = iter_jobs(cfg, engine, ids_path, mapping, keep, cdf, Schedule(cfg.lr, cfg.final_lr, total), rng)
+    jobs = iter_jobs(cfg, engine, ids_path, mapping, keep, Schedule(cfg.lr, cfg.final_lr, total), rng)
     evals: list[dict] = []
     t1 = time.perf_counter()
     with bar(total, "train", quiet, unit="w", unit_scale=True) as pb:
