@@ -38,7 +38,7 @@ SHARED_EVAL = ROOT.parent / "shared" / "eval"
 
 @pytest.fixture(scope="session")
 def default_model(tmp_path_factory) -> Path:
-    """An output directory trained on the embedded default corpus (numba engine, 1 worker)."""
+    """An output directory trained on the embedded default corpus (C engine, 1 worker)."""
     from w2v_cli.config import resolve_config
     from w2v_cli.train import train_and_save
 

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from w2v_cli import engine_numpy, gradcheck
+from w2v_cli.ckernel import train_positions
 from w2v_cli.config import resolve_config
-from w2v_cli.engine_numba import kernel_step_delta, train_positions
+from w2v_cli.engine_c import kernel_step_delta
 from w2v_cli.sampling import alias_table
 from w2v_cli.train import train
 
@@ -72,23 +73,46 @@ def test_kernel_one_step_is_minus_lr_times_the_reference_gradient():
     assert loss == pytest.approx(r_loss, rel=1e-12)
 
 
+def test_float32_kernel_step_matches_the_reference_to_float32_precision():
+    """Training runs the float32 build of the kernel: same step, to single precision."""
+    rng = np.random.default_rng(4)
+    W, C = (rng.normal(size=(9, 6)).astype(np.float32) for _ in range(2))
+    batch = gradcheck.random_batch(S, rng)
+    dW, dC, _ = kernel_step_delta(W, C, batch, S.window, 0.05)
+    _, r_W, r_C = gradcheck.reference_batch(W.astype(float), C.astype(float), batch, S.window, "neg")
+    assert dW.dtype == np.float32
+    assert np.allclose(dW, -0.05 * r_W, atol=2e-6) and np.allclose(dC, -0.05 * r_C, atol=2e-6)
+
+
+def test_kernel_rejects_ids_outside_the_matrices_and_wrong_dtypes():
+    import ctypes
+
+    W, C = np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32)
+    noise = alias_table(np.array([0.5, 0.8, 1.0]))
+    ok = np.zeros(4, np.int32)
+    args = (ok, np.ones(4, np.int32), np.ones(4, bool), None, noise, 2, 0.1, 0.1, 1, 1)
+    with pytest.raises(ValueError, match="word ids"):
+        train_positions(W, C, np.array([0, 1, 3, 0], np.int32), *args)
+    with pytest.raises(ctypes.ArgumentError):
+        train_positions(W, C, ok.astype(np.int64), *args)
+    assert train_positions(W, C, ok, *args)[2] == 1 + 2 + 2 + 1  # radius 1 in one sentence of 4
+
+
 def test_kernel_draws_negatives_from_the_noise_distribution():
     """With C = 0 each draw of a negative moves its row by lr * 0.5 * W[context]: count them."""
     V, d, K = 3, 1, 2
     W, C = np.ones((V, d)), np.zeros((V, d))
     n = 30_000
-    tokens = np.full(n, 2, np.int64)  # every center and context is word 2; words 0 and 1 only as negatives
-    prob, alias = alias_table(np.array([0.5, 0.8, 1.0]))
+    tokens = np.full(n, 2, np.int32)  # every center and context is word 2; words 0 and 1 only as negatives
     train_positions(
         W,
         C,
         tokens,
-        np.arange(n) // 2,
-        np.ones(n, np.int64),
+        (np.arange(n) // 2).astype(np.int32),
+        np.ones(n, np.int32),
         np.arange(n) % 2 == 0,
-        np.zeros((0, K), np.int64),
-        prob,
-        alias,
+        None,
+        alias_table(np.array([0.5, 0.8, 1.0])),
         K,
         1e-6,
         1e-6,
@@ -105,12 +129,31 @@ def quick_train(corpus, out, **overrides):
     return train(cfg, quiet=True)
 
 
-@pytest.mark.parametrize("engine", ["numba", "numpy"])
+@pytest.mark.parametrize("engine", ["c", "numpy"])
 def test_one_worker_is_bit_reproducible(small_corpus, tmp_path, engine):
     a, b = (quick_train(small_corpus, tmp_path, dim=16, epochs=1, engine=engine) for _ in range(2))
     assert a.vocab.words == b.vocab.words
     assert np.array_equal(a.W, b.W) and np.array_equal(a.C, b.C)
     assert a.metrics["engine"] == engine
+
+
+def test_compiled_kernel_is_installed():
+    """`pip install .` builds it; without it training silently gets 3x slower."""
+    from w2v_cli import ckernel
+
+    assert ckernel.available(), "w2v_kernel is missing or out of date: run pip install . again"
+
+
+def test_auto_falls_back_to_numpy_with_a_note_and_c_fails_clearly(small_corpus, tmp_path, monkeypatch, capsys):
+    from w2v_cli import ckernel
+    from w2v_cli.errors import W2VError
+
+    monkeypatch.setattr(ckernel, "available", lambda: False)
+    model = train(resolve_config(None, {"corpus": [str(small_corpus)], "output": str(tmp_path), "epochs": 1}))
+    assert model.metrics["engine"] == "numpy"
+    assert "compiled kernel is not installed" in capsys.readouterr().err
+    with pytest.raises(W2VError, match="engine 'c' is not installed"):
+        quick_train(small_corpus, tmp_path, epochs=1, engine="c")
 
 
 def test_different_seeds_give_different_vectors(small_corpus, tmp_path):
@@ -136,20 +179,18 @@ def test_divergence_is_reported_not_written(small_corpus, tmp_path):
 def test_kernel_measures_loss_even_when_sampled_centers_have_no_pairs():
     """Only center 1 has a context; with loss_every=8 it must still be measured."""
     W, C = np.ones((3, 2)), np.zeros((3, 2))
-    tokens = np.array([0, 1, 2], np.int64)
-    sentence = np.array([0, 1, 1], np.int64)  # center 0 is alone in its sentence
-    prob, alias = alias_table(np.array([0.5, 0.8, 1.0]))
+    tokens = np.array([0, 1, 2], np.int32)
+    sentence = np.array([0, 1, 1], np.int32)  # center 0 is alone in its sentence
     centers = np.array([True, True, False])
     loss, measured, pairs = train_positions(
         W,
         C,
         tokens,
         sentence,
-        np.ones(3, np.int64),
+        np.ones(3, np.int32),
         centers,
-        np.zeros((0, 2), np.int64),
-        prob,
-        alias,
+        None,
+        alias_table(np.array([0.5, 0.8, 1.0])),
         2,
         0.0,
         0.0,

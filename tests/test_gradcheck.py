@@ -112,3 +112,20 @@ def test_cli_passes_and_prints_one_row_per_check(runner):
 def test_cli_rejects_unknown_check(runner):
     result = runner.invoke(main, ["gradcheck", "--check", "nope"])
     assert result.exit_code == 1 and "unknown check 'nope'" in result.output
+
+
+def test_broken_compiled_kernel_fails(monkeypatch):
+    """A kernel whose C update is off by a factor (a missing v_c-like slip) must be caught."""
+    from w2v_cli import ckernel
+
+    real = ckernel.train_positions
+
+    def doubled_C_step(W, C, *args):
+        before = C.copy()
+        result = real(W, C, *args)
+        C += C - before
+        return result
+
+    monkeypatch.setattr(ckernel, "train_positions", doubled_C_step)
+    [result] = gradcheck.run_checks(S, ["kernel-neg"])
+    assert not result.passed

@@ -6,7 +6,7 @@ from conftest import write
 
 from w2v_cli.vocab import PyScanner, ScanResult, build_vocab, iter_segments, scan_corpus
 
-SCANNERS = ["numpy", "numba"]
+SCANNERS = ["numpy", "c"]
 
 
 def scan_text(tmp_path, text, engine="numpy", max_sentence=10_000):
@@ -34,12 +34,12 @@ def test_long_lines_split_every_max_sentence_tokens(tmp_path, engine):
 
 
 def test_compiled_scanner_matches_python_scanner_on_random_text(tmp_path):
-    from w2v_cli.fastscan import NumbaScanner
+    from w2v_cli.fastscan import CScanner
 
     rng = np.random.default_rng(0)
     alphabet = np.array(list(b"ab \n\tc\xc3\xa9"), np.uint8)
     data = rng.choice(alphabet, 20_000).tobytes()
-    py, nb = PyScanner(5), NumbaScanner(5)
+    py, nb = PyScanner(5), CScanner(5)
     for start in range(0, len(data), 777):
         block = data[start : start + 777]
         assert np.array_equal(py.feed(block), nb.feed(block))

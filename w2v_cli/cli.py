@@ -84,8 +84,8 @@ def main() -> None:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "numba", "numpy"]),
-    help="Update kernel: compiled (numba) or vectorised numpy; auto picks numba if installed.  [default: auto]",
+    type=click.Choice(["auto", "c", "numpy"]),
+    help="Update kernel: compiled C or vectorised numpy; auto picks C if it was built at install.  [default: auto]",
 )
 @click.option(
     "--eval-analogies",

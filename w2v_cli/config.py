@@ -24,7 +24,7 @@ import yaml
 from w2v_cli.errors import W2VError
 
 LOSSES = ("neg", "softmax")
-ENGINES = ("auto", "numba", "numpy")
+ENGINES = ("auto", "c", "numpy")
 
 
 @dataclass
@@ -63,7 +63,7 @@ class TrainConfig:
     noise_exponent: float = 0.75
     # Lines longer than this many words are split, as word2vec.c and gensim do.
     max_sentence: int = 10_000
-    # "auto" picks the compiled kernel when numba is installed, else numpy.
+    # "auto" picks the compiled C kernel when it was built at install, else numpy.
     engine: str = "auto"
     # Centers per numpy-engine step: GEMM-sized work; staleness is bounded per row (engine_numpy).
     batch_words: int = 1024

@@ -5,8 +5,8 @@ tests every loss, because every loss is a pure function returning
 `(loss, gradients)`. Each named check returns (label, analytic, numeric) triples
 and passes when the worst relative error, ||a - n|| / (||a|| + ||n||), is below
 the tolerance. Beyond the reference functions of `losses.py`, the checks cover
-the batched code the trainer runs (`engine_numpy`) and, when numba is
-installed, one update of the compiled kernel (`engine_numba`): both must equal
+the batched code the trainer runs (`engine_numpy`) and, when it is
+installed, one update of the compiled C kernel (`engine_c`): both must equal
 the reference gradients, so a fast path cannot quietly compute something else.
 
 Example: `run_checks(Settings(), ["sigmoid"])[0].passed` -> True.
@@ -198,7 +198,7 @@ def check_batch(s: Settings, rng: np.random.Generator, loss: str) -> list[Triple
 
 def check_kernel(s: Settings, rng: np.random.Generator) -> list[Triple]:
     """One step of the compiled kernel equals -lr times the reference gradient."""
-    from w2v_cli.engine_numba import kernel_step_delta
+    from w2v_cli.engine_c import kernel_step_delta
 
     W, U = _problem(s, rng)
     batch = random_batch(s, rng, loss="neg")
@@ -210,14 +210,6 @@ def check_kernel(s: Settings, rng: np.random.Generator) -> list[Triple]:
         ("step C = -lr dJ/dC", dU, -lr * r_U),
         ("loss = reference", np.array([loss]), np.array([r_loss])),
     ]
-
-
-def _numba_available() -> bool:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
@@ -234,8 +226,10 @@ CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
 
 
 def available_checks() -> list[str]:
-    """Names of the checks this installation can run (kernel-neg needs numba)."""
-    return [n for n in CHECKS if n != "kernel-neg" or _numba_available()]
+    """Names of the checks this installation can run (kernel-neg needs the compiled kernel)."""
+    from w2v_cli import ckernel
+
+    return [n for n in CHECKS if n != "kernel-neg" or ckernel.available()]
 
 
 def run_checks(s: Settings, names: list[str] | None = None) -> list[Result]:

@@ -85,7 +85,7 @@ def split_sentences(segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     is_end = segment < 0
     sentence = np.cumsum(is_end) - is_end
-    return segment[~is_end], sentence[~is_end].astype(np.int64)
+    return segment[~is_end], sentence[~is_end].astype(np.int32)
 
 
 def draw_radii(rng: np.random.Generator, n: int, window: int) -> np.ndarray:

@@ -86,26 +86,26 @@ class NumpyEngine:
 
 
 def resolve_engine(cfg: TrainConfig) -> str:
-    """The engine a run will use: 'numba' when asked for or available (and loss is neg)."""
+    """The engine a run will use: 'c' when asked for or installed (and loss is neg), else 'numpy'."""
+    from w2v_cli import ckernel
+
     if cfg.engine == "numpy" or cfg.loss == "softmax":
-        if cfg.engine == "numba":
-            raise W2VError("engine 'numba' supports loss 'neg' only; use --engine numpy for softmax")
+        if cfg.engine == "c":
+            raise W2VError("engine 'c' supports loss 'neg' only; use --engine numpy for softmax")
         return "numpy"
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        if cfg.engine == "numba":
-            raise W2VError("engine 'numba' needs numba: pip install numba") from None
+    if not ckernel.available():
+        if cfg.engine == "c":
+            raise W2VError("engine 'c' is not installed (no C compiler at install time?); reinstall w2v or use numpy")
         return "numpy"
-    return "numba"
+    return "c"
 
 
 def make_engine(name: str, cfg: TrainConfig, vocab_size: int, noise: tuple[np.ndarray, np.ndarray]):
     """The engine `name`; `noise` is the alias table of the noise distribution both draw from."""
-    if name == "numba":
-        from w2v_cli.engine_numba import NumbaEngine
+    if name == "c":
+        from w2v_cli.engine_c import CEngine
 
-        return NumbaEngine(cfg, vocab_size, noise)
+        return CEngine(cfg, vocab_size, noise)
     return NumpyEngine(cfg, vocab_size, noise)
 
 
@@ -258,7 +258,9 @@ def describe_eval(row: dict) -> str:
 
 def init_vectors(rng: np.random.Generator, vocab_size: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
     """word2vec's init: W uniform in [-0.5/d, 0.5/d), C zeros; both (V, d) float32."""
-    W = ((rng.random((vocab_size, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
+    W = rng.random((vocab_size, dim), dtype=np.float32)  # in place: no (V, d) temporaries
+    W -= 0.5
+    W /= dim
     return W, np.zeros((vocab_size, dim), np.float32)
 
 
@@ -268,7 +270,9 @@ def train(cfg: TrainConfig, quiet: bool = False) -> Model:
     check_eval_files(cfg)
     outdir = prepare_output_dir(cfg.output)
     engine_name = resolve_engine(cfg)
-    if engine_name == "numba":  # the numpy engine allocates scratch every step: 2.6x slower with it
+    if engine_name == "numpy" and cfg.engine == "auto" and cfg.loss == "neg" and not quiet:
+        print("note: the compiled kernel is not installed; training with the numpy engine (3x slower)", file=sys.stderr)
+    if engine_name == "c":  # the numpy engine allocates scratch every step: 2.6x slower with it
         return_freed_memory()
     rng = np.random.default_rng(cfg.seed)
     fd, ids_name = tempfile.mkstemp(dir=outdir, prefix=".w2v-corpus-", suffix=".ids")

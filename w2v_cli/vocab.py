@@ -114,11 +114,11 @@ class ScanResult:
 
 
 def make_scanner(max_sentence: int, engine: str):
-    """The compiled scanner when the numba engine is in use, else `PyScanner`."""
-    if engine == "numba":
-        from w2v_cli.fastscan import NumbaScanner
+    """The compiled scanner when the C engine is in use, else `PyScanner`."""
+    if engine == "c":
+        from w2v_cli.fastscan import CScanner
 
-        return NumbaScanner(max_sentence)
+        return CScanner(max_sentence)
     return PyScanner(max_sentence)
 
 

@@ -1,0 +1,143 @@
+"""Load the compiled kernels (`csrc/kernel.c`, built at install as `w2v_kernel`) through ctypes.
+
+ctypes releases the GIL for the length of every call, so training jobs on
+several threads run in parallel. Each wrapper checks dtypes and contiguity
+before the call (numpy's `ndpointer`), so a wrong array is a Python error, not
+memory corruption. Importing this module loads nothing; `load()` does, once.
+
+Left out: building the library. pip builds it at install time (`setup.py`);
+where that failed, `available()` is False and training uses the numpy engine.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+from functools import cache
+
+import numpy as np
+from numpy.ctypeslib import ndpointer
+
+ABI = 1  # must equal W2V_ABI in csrc/kernel.c
+MODULE = "w2v_kernel"
+
+i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
+
+
+def _arr(dtype) -> type:
+    return ndpointer(dtype, flags="C_CONTIGUOUS")
+
+
+def _train_argtypes(real) -> list:
+    return [
+        *(_arr(real), _arr(real), i64),  # W, C (V, d), d
+        *(_arr(np.int32), _arr(np.int32), _arr(np.int32), _arr(np.uint8), i64),  # tokens, sentence, radius, centers, n
+        *(vp, _arr(np.float64), _arr(np.int64), i64, i64),  # negatives or NULL, prob, alias, V, K
+        *(f64, f64, u64, i64, ctypes.POINTER(f64), ctypes.POINTER(i64)),  # lr0, lr1, seed, loss_every, outputs
+    ]
+
+
+@cache
+def load() -> ctypes.CDLL | None:
+    """The kernel library with typed functions, or None if it is not installed or out of date."""
+    spec = importlib.util.find_spec(MODULE)
+    if spec is None or not spec.origin:
+        return None
+    try:
+        lib = ctypes.CDLL(spec.origin)
+    except OSError:
+        return None
+    lib.w2v_abi.restype = i64
+    if lib.w2v_abi() != ABI:
+        return None
+    for name, real in (("w2v_train_positions_f32", np.float32), ("w2v_train_positions_f64", np.float64)):
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = i64, _train_argtypes(real)
+    lib.w2v_scan_block.restype = i64
+    lib.w2v_scan_block.argtypes = [
+        *(_arr(np.uint8), i64, _arr(np.int32), i64),  # buf, n, table, table size
+        *(_arr(np.uint64), _arr(np.int64), _arr(np.int64), _arr(np.int64)),  # hashes, word_off, word_len, counts
+        *(_arr(np.uint8), _arr(np.int64), _arr(np.int32), i64),  # pool, state, out, max_sentence
+    ]
+    lib.w2v_rehash.restype = None
+    lib.w2v_rehash.argtypes = [_arr(np.int32), i64, _arr(np.uint64), i64]
+    return lib
+
+
+def available() -> bool:
+    """True when the compiled kernels are installed and match this version of w2v."""
+    return load() is not None
+
+
+def _lib() -> ctypes.CDLL:
+    lib = load()
+    if lib is None:
+        raise RuntimeError("the compiled kernel w2v_kernel is not installed or out of date; reinstall w2v")
+    return lib
+
+
+def train_positions(W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every):
+    """Skip-gram negative-sampling updates of W, C (V, d) at every center position, in order.
+
+    float32 or float64 W and C; tokens, sentence, radius (n,) int32; centers (n,)
+    bool; negatives (n, K) int32, or None to draw them in the kernel from the
+    alias table `noise` = (prob, alias). lr moves linearly from lr0 to lr1.
+    Returns (loss of the measured centers, their pairs, all pairs trained).
+    """
+    fn = _lib().w2v_train_positions_f32 if W.dtype == np.float32 else _lib().w2v_train_positions_f64
+    n = tokens.size
+    for a in (tokens, sentence, radius):
+        if a.size != n:
+            raise ValueError("tokens, sentence and radius must have the same length")
+    if negatives is not None:
+        negatives = np.ascontiguousarray(negatives, np.int32)
+        if negatives.shape != (n, K):
+            raise ValueError(f"negatives must have shape ({n}, {K})")
+    prob, alias = noise
+    _check_ids(W, C, tokens, negatives)
+    loss, measured = f64(), i64()
+    pairs = fn(
+        W,
+        C,
+        W.shape[1],
+        tokens,
+        sentence,
+        radius,
+        centers.view(np.uint8),
+        n,
+        None if negatives is None else negatives.ctypes.data,
+        prob,
+        alias,
+        prob.size,
+        K,
+        lr0,
+        lr1,
+        seed,
+        loss_every,
+        ctypes.byref(loss),
+        ctypes.byref(measured),
+    )
+    if pairs < 0:
+        raise MemoryError("the training kernel could not allocate its scratch memory")
+    return loss.value, measured.value, pairs
+
+
+def _check_ids(W, C, tokens, negatives) -> None:
+    """The kernel indexes rows without bounds checks: every id must be a row of W and C."""
+    if W.shape != C.shape or W.dtype != C.dtype:
+        raise ValueError("W and C must have the same shape and dtype")
+    for ids in (tokens, negatives):
+        if ids is not None and ids.size and (ids.min() < 0 or ids.max() >= W.shape[0]):
+            raise ValueError(f"word ids must lie in [0, {W.shape[0]})")
+
+
+def scan_block(buf, table, hashes, word_off, word_len, counts, pool, state, out, max_sentence) -> int:
+    """Tokenise `buf` (uint8) into provisional ids in `out`; see `fastscan.CScanner`."""
+    return _lib().w2v_scan_block(
+        buf, buf.size, table, table.size, hashes, word_off, word_len, counts, pool, state, out, max_sentence
+    )
+
+
+def rehash(table, hashes, n_words: int) -> None:
+    """Insert words 0..n_words-1 into the empty `table` (all -1) by their hashes."""
+    _lib().w2v_rehash(table, table.size, hashes, n_words)

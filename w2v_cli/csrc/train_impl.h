@@ -1,0 +1,94 @@
+/* The skip-gram update kernel, written once for the floating type `real`.
+ * kernel.c includes this file twice: real = float (training) and real = double
+ * (gradcheck compares one step with the float64 reference gradients). Each
+ * name is suffixed by SUFFIX, and EXP is the exp of that type.
+ */
+/* g[a*K1 + b] = dJ/dz for input row ctx[a] and output row out[b] (b = 0: the
+ * center). Returns the loss when with_loss, else 0 (the loss costs a log per score). */
+static inline double SUFFIX(scores)(const real *W, const real *C, int64_t d, const int64_t *ctx, int64_t m,
+                            const int64_t *out, int64_t K1, real *g, int with_loss) {
+    double loss = 0.0;
+    for (int64_t a = 0; a < m; a++) {
+        const real *w = W + ctx[a] * d;
+        for (int64_t b = 0; b < K1; b++) {
+            const real *c = C + out[b] * d;
+            real z = (real)0;
+            for (int64_t e = 0; e < d; e++) z += w[e] * c[e];
+            g[a * K1 + b] = (real)1 / ((real)1 + EXP(-z)) - (b == 0 ? (real)1 : (real)0);
+            if (with_loss) { /* -log s(z) = log1p(e^-z); -log s(-z) = z + log1p(e^-z) */
+                double x = (double)z, lp = x > -30.0 ? log1p(exp(-x)) : -x;
+                loss += b == 0 ? lp : x + lp;
+            }
+        }
+    }
+    return loss;
+}
+
+/* Both gradients from the snapshot, then C[out] -= lr gC and W[ctx] -= lr gW. */
+static inline void SUFFIX(apply)(real *W, real *C, int64_t d, const int64_t *ctx, int64_t m, const int64_t *out,
+                         int64_t K1, const real *g, real *gW, real *gC, real lr) {
+    memset(gW, 0, sizeof(real) * m * d);
+    memset(gC, 0, sizeof(real) * K1 * d);
+    for (int64_t a = 0; a < m; a++) {
+        const real *w = W + ctx[a] * d;
+        real *gw = gW + a * d;
+        for (int64_t b = 0; b < K1; b++) {
+            const real *c = C + out[b] * d;
+            real *gc = gC + b * d, gab = g[a * K1 + b];
+            for (int64_t e = 0; e < d; e++) gw[e] += gab * c[e];
+            for (int64_t e = 0; e < d; e++) gc[e] += gab * w[e];
+        }
+    }
+    for (int64_t b = 0; b < K1; b++) {
+        real *c = C + out[b] * d;
+        for (int64_t e = 0; e < d; e++) c[e] -= lr * gC[b * d + e];
+    }
+    for (int64_t a = 0; a < m; a++) {
+        real *w = W + ctx[a] * d;
+        for (int64_t e = 0; e < d; e++) w[e] -= lr * gW[a * d + e];
+    }
+}
+
+/* Skip-gram negative-sampling updates for every center position, in order.
+ *
+ * W, C (V, d) of type real; tokens, sentence, radius (n,) int32; centers (n,) uint8;
+ * negatives (n, K) int32, or NULL to draw them here from the alias table
+ * (prob, alias) with xorshift64* seeded by `seed`. lr moves linearly from lr0
+ * to lr1 over the positions. The loss is measured on every loss_every-th
+ * center (and on the first center with pairs). Returns every pair trained,
+ * -1 if scratch memory could not be allocated; *loss and *measured get the
+ * loss of the measured centers and their pairs. */
+HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32_t *tokens, const int32_t *sentence,
+                                const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *negatives,
+                                const double *prob, const int64_t *alias, int64_t V, int64_t K, double lr0,
+                                double lr1, uint64_t seed, int64_t loss_every, double *loss, int64_t *measured) {
+    int64_t K1 = K + 1, ctx[MAX_CONTEXT], pairs = 0;
+    int64_t *out = malloc(sizeof(int64_t) * K1);
+    real *g = malloc(sizeof(real) * MAX_CONTEXT * K1);
+    real *gW = malloc(sizeof(real) * MAX_CONTEXT * d);
+    real *gC = malloc(sizeof(real) * K1 * d);
+    uint64_t state = seed | 1ULL;
+    *loss = 0.0;
+    *measured = 0;
+    if (!out || !g || !gW || !gC) pairs = -1;
+    for (int64_t i = 0; i < n && pairs >= 0; i++) {
+        if (!centers[i]) continue;
+        int64_t m = window(tokens, sentence, radius, n, i, ctx);
+        if (m == 0) continue;
+        out[0] = tokens[i];
+        for (int64_t k = 0; k < K; k++)
+            out[k + 1] = negatives ? negatives[i * K + k] : draw(prob, alias, V, next_uniform(&state));
+        int with_loss = i % loss_every == 0 || *measured == 0;
+        *loss += SUFFIX(scores)(W, C, d, ctx, m, out, K1, g, with_loss);
+        if (with_loss) *measured += m;
+        real lr = (real)(lr0 + (lr1 - lr0) * ((double)i / (double)n));
+        SUFFIX(apply)(W, C, d, ctx, m, out, K1, g, gW, gC, lr);
+        pairs += m;
+    }
+    free(out);
+    free(g);
+    free(gW);
+    free(gC);
+    return pairs;
+}
+
