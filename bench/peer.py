@@ -141,7 +141,7 @@ def main() -> None:
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--engine", default="auto", choices=["auto", "numba", "numpy"])
+    ap.add_argument("--engine", default="auto", choices=["auto", "c", "numpy"])
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of " + ",".join(SYSTEMS))
     ap.add_argument("--workdir", type=Path, default=HERE / ".work")

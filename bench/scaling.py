@@ -1,6 +1,6 @@
 """Thread scaling: training words/s of `w2v train` with 1 and with N workers.
 
-    python bench/scaling.py ../shared/corpora/wiki100m.txt.xz [--epochs 1] [--rounds 3] [--engine numba]
+    python bench/scaling.py ../shared/corpora/wiki100m.txt.xz [--epochs 1] [--rounds 3] [--engine c]
 
 Uses the same prepared corpus as `bench/peer.py` (WORKDIR/corpus.txt). Runs
 are whole processes, alternating 1 worker and N workers so that machine noise
@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--engine", default="auto", choices=["auto", "numba", "numpy"])
+    ap.add_argument("--engine", default="auto", choices=["auto", "c", "numpy"])
     ap.add_argument("--workdir", type=Path, default=HERE / ".work")
     a = ap.parse_args()
     a.workdir.mkdir(parents=True, exist_ok=True)

@@ -108,6 +108,11 @@ def _band_index(tiles: int, B: int, m: int, K1: int) -> Array:
     return cell[:, :, None] + np.arange(K1)
 
 
+def _without_center(a: Array, m: int) -> Array:
+    """(P, 2m+1) -> (P, 2m): drop column m. Example: [[1, 2, 3]] with m=1 -> [[1, 3]]."""
+    return np.concatenate([a[:, :m], a[:, m + 1 :]], axis=1)
+
+
 def _pair_mask(batch: Batch, m: int, npad: int) -> Array:
     """(npad, 2m) bool: center p and its context at offset column a form a trained pair."""
     n = batch.tokens.size
@@ -116,7 +121,7 @@ def _pair_mask(batch: Batch, m: int, npad: int) -> Array:
     rad = np.zeros(npad, np.int64)
     rad[:n] = np.where(batch.centers, batch.radius, 0)
     near = _windows(sen, 2 * m + 1, 1, npad)  # (npad, 2m+1): sentences around each center
-    same = np.delete(near == sen[m : m + npad, None], m, axis=1)  # (npad, 2m)
+    same = _without_center(near == sen[m : m + npad, None], m)  # (npad, 2m)
     return same & (rad[:, None] >= np.abs(_offsets(m)))
 
 
@@ -178,7 +183,7 @@ def neg_grads(W: Array, C: Array, batch: Batch, window: int, loss_every: int = 1
     G = G.reshape(S.shape)
     dV = _to_positions(np.matmul(G, Ot), B, m, npad)[m : m + n]  # (n, d)
     dO = np.matmul(G.transpose(0, 2, 1), X).reshape(npad * K1, d)[: n * K1]
-    x2 = np.delete(_windows(np.einsum("pd,pd->p", Vp, Vp), 2 * m + 1, 1, npad), m, axis=1)  # (npad, 2m)
+    x2 = _without_center(_windows(np.einsum("pd,pd->p", Vp, Vp), 2 * m + 1, 1, npad), m)  # (npad, 2m)
     hV = _from_offsets(np.einsum("pak,pk->pa", Hb, np.einsum("pkd,pkd->pk", O, O)), m)
     hO = np.einsum("pak,pa->pk", Hb, x2).reshape(-1)[: n * K1]
     grads_W = RowGrads(t, dV, hV[m : m + n])

@@ -55,14 +55,17 @@ class Vectors:
 # ---------------------------------------------------------------- writing
 
 
+CHUNK = 1024  # rows formatted at a time: 100-d rows as Python floats take about 3 MiB
+
+
 def write_text(f, words: list[str], M: np.ndarray) -> None:
     """word2vec text format to the binary file object `f` (UTF-8, 7 significant digits)."""
     check_words(words)
     f.write(f"{len(words)} {M.shape[1]}\n".encode())
     fmt = "%s" + " %.7g" * M.shape[1] + "\n"
-    for start in range(0, len(words), 4096):
-        rows = M[start : start + 4096].tolist()
-        chunk = "".join(fmt % (w, *r) for w, r in zip(words[start : start + 4096], rows))
+    for start in range(0, len(words), CHUNK):
+        rows = M[start : start + CHUNK].tolist()
+        chunk = "".join(fmt % (w, *r) for w, r in zip(words[start : start + CHUNK], rows))
         f.write(chunk.encode("utf-8"))
 
 
@@ -71,11 +74,11 @@ def write_binary(f, words: list[str], M: np.ndarray) -> None:
     check_words(words)
     f.write(f"{len(words)} {M.shape[1]}\n".encode())
     data = np.ascontiguousarray(M, dtype="<f4")
-    for start in range(0, len(words), 4096):
-        part = data[start : start + 4096]
+    for start in range(0, len(words), CHUNK):
+        part = data[start : start + CHUNK]
         f.write(
             b"".join(
-                w.encode("utf-8") + b" " + row.tobytes() + b"\n" for w, row in zip(words[start : start + 4096], part)
+                w.encode("utf-8") + b" " + row.tobytes() + b"\n" for w, row in zip(words[start : start + CHUNK], part)
             )
         )
 
