@@ -25,14 +25,25 @@ from peer import HERE, ROOT, prepare_corpus
 
 
 def train_cmd(corpus: Path, out: Path, workers: int, a) -> list[str]:
-    return [sys.executable, "-m", "w2v_cli", "train", str(corpus), "-o", str(out), "-q", "--seed", "1"] + [
-        "--epochs",
-        str(a.epochs),
-        "--workers",
-        str(workers),
-        "--engine",
-        a.engine,
-    ]
+    return (
+        [sys.executable, "-m", "w2v_cli", "train", str(corpus), "-o", str(out), "-q", "--seed", "1"]
+        + [
+            "--epochs",
+            str(a.epochs),
+            "--workers",
+            str(workers),
+            "--engine",
+            a.engine,
+        ]
+        + (["-c", str(batch_config(a))] if a.batch_words else [])
+    )
+
+
+def batch_config(a) -> Path:
+    """A config file with only batch_words (a config key, not a flag); the flags give the rest."""
+    path = a.workdir / f"batch{a.batch_words}.yaml"
+    path.write_text(f"batch_words: {a.batch_words}\n")
+    return path
 
 
 def words_per_second(out: Path) -> float:
@@ -61,6 +72,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--engine", default="auto", choices=["auto", "c", "numpy"])
+    ap.add_argument("--batch-words", type=int, default=0, help="centers per numpy-engine step (0: w2v's default)")
     ap.add_argument("--workdir", type=Path, default=HERE / ".work")
     a = ap.parse_args()
     a.workdir.mkdir(parents=True, exist_ok=True)
