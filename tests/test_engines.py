@@ -95,6 +95,8 @@ def test_kernel_rejects_ids_outside_the_matrices_and_wrong_dtypes():
         train_positions(W, C, np.array([0, 1, 3, 0], np.int32), *args)
     with pytest.raises(ctypes.ArgumentError):
         train_positions(W, C, ok.astype(np.int64), *args)
+    with pytest.raises(ValueError, match="same length"):
+        train_positions(W, C, ok, ok, np.ones(4, np.int32), np.ones(3, bool), *args[3:])
     assert train_positions(W, C, ok, *args)[2] == 1 + 2 + 2 + 1  # radius 1 in one sentence of 4
 
 

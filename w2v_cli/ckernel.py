@@ -86,9 +86,10 @@ def train_positions(W, C, tokens, sentence, radius, centers, negatives, noise, K
     """
     fn = _lib().w2v_train_positions_f32 if W.dtype == np.float32 else _lib().w2v_train_positions_f64
     n = tokens.size
-    for a in (tokens, sentence, radius):
+    centers = np.ascontiguousarray(centers, np.bool_)
+    for a in (tokens, sentence, radius, centers):
         if a.size != n:
-            raise ValueError("tokens, sentence and radius must have the same length")
+            raise ValueError("tokens, sentence, radius and centers must have the same length")
     if negatives is not None:
         negatives = np.ascontiguousarray(negatives, np.int32)
         if negatives.shape != (n, K):
