@@ -37,11 +37,11 @@ def kernel_step_delta(W, C, batch: Batch, window: int, lr: float):
     tokens, sentence = (np.ascontiguousarray(a, np.int32) for a in (batch.tokens, batch.sentence))
     radius = np.minimum(batch.radius, window).astype(np.int32)
     noise = (np.ones(1), np.zeros(1, np.int64))  # unused: the negatives are given
+    K = batch.negatives.shape[1]
     for i in np.flatnonzero(batch.centers):
         W1, C1 = W.copy(), C.copy()
         only = np.zeros(tokens.size, np.bool_)
         only[i] = True
-        K = batch.negatives.shape[1]
         value, _, _ = ckernel.train_positions(
             W1, C1, tokens, sentence, radius, only, batch.negatives, noise, K, lr, lr, 1, 1
         )

@@ -26,8 +26,8 @@ that diverged (loss 21.6, 0.6% analogy after one epoch, in the prototype of
 this step). So `apply_rows` divides a row's summed step by max(1, lr * h),
 where h = sum sigmoid'(s) |x|^2 over the scores s = row . x it took part in:
 h bounds the curvature of the batch loss along that row, and lr * h <= 1
-means plain SGD cannot overshoot. Rows with
-lr * h <= 1 (every row of a small batch) get exactly -lr * gradient.
+means plain SGD cannot overshoot. Rows with lr * h <= 1 (every row of a small
+batch) get exactly -lr * gradient.
 
 Positions with `centers[i] == False` are context-only margins, so windows
 across batch boundaries are trained exactly once. Left out: hierarchical
