@@ -8,7 +8,9 @@ hits both alike; words/s is the training phase from metrics.json (the
 vocabulary pass and the writing are excluded, since they do not use threads).
 For comparison it also runs N one-worker processes at once, each on its own
 copy of everything: the speedup the machine itself allows when nothing is
-shared. Prints the medians and the ratios.
+shared. Prints the medians and the ratios, then `machine.py`'s reference: what N
+processes at once allow for memory-bound, compute-bound and numpy-engine-step
+work when nothing is shared (--reference-rounds 0 skips it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from machine import describe, reference
 from peer import HERE, ROOT, prepare_corpus
 
 
@@ -74,6 +77,7 @@ def main() -> None:
     ap.add_argument("--engine", default="auto", choices=["auto", "c", "numpy"])
     ap.add_argument("--batch-words", type=int, default=0, help="centers per numpy-engine step (0: w2v's default)")
     ap.add_argument("--workdir", type=Path, default=HERE / ".work")
+    ap.add_argument("--reference-rounds", type=int, default=3, help="rounds of machine.py's reference (0: skip)")
     a = ap.parse_args()
     a.workdir.mkdir(parents=True, exist_ok=True)
     corpus = a.workdir / "corpus.txt"
@@ -93,6 +97,8 @@ def main() -> None:
         print(f"  {key:<28} {value:>12,.0f}   {value / med['1 worker']:.2f}x")
     ratios = [m / o for o, m in zip(rows["1 worker"], rows[f"{a.workers} workers"])]
     print(f"per-round {a.workers}-vs-1 ratios: " + ", ".join(f"{x:.2f}" for x in ratios))
+    if a.reference_rounds:
+        print("\n" + describe(reference(a.workers, a.reference_rounds), a.workers))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The benchmark's corpus preparation: what gensim and w2v both read."""
 
 import gzip
+import math
 import sys
 
 from conftest import ROOT
@@ -29,3 +30,19 @@ def test_preparation_is_reused_only_for_the_same_source(tmp_path):
     assert prepare_corpus(src, dst) == 3 and dst.read_text() == "marker\n"
     src.write_text("a b c d e\n")  # a changed source is prepared again
     assert prepare_corpus(src, dst) == 5 and dst.read_text() == "a b c d e\n"
+
+
+def test_throughput_ratio_is_n_times_one_over_the_mean():
+    from machine import throughput_ratio
+
+    assert throughput_ratio(1.0, [1.25, 1.25]) == 1.6  # 2 units of work in 1.25 s against 1 in 1 s
+    assert throughput_ratio(2.0, [1.0, 3.0]) == 2.0
+
+
+def test_machine_reference_runs_every_kind_of_work_in_processes():
+    from machine import describe, reference
+
+    ratios = reference(workers=2, rounds=1, scale=0.02)
+    assert set(ratios) == {"gather", "matmul", "numpy-step"}
+    assert all(len(row) == 1 and math.isfinite(row[0]) and row[0] > 0 for row in ratios.values())  # timings vary
+    assert "numpy-step" in describe(ratios, 2)
