@@ -279,7 +279,7 @@ def train(cfg: TrainConfig, quiet: bool = False) -> Model:
     try:
         t0 = time.perf_counter()
         with os.fdopen(fd, "wb") as ids_file:
-            scan = scan_corpus(files, ids_file, cfg.max_sentence, engine_name, quiet)
+            scan = scan_corpus(files, ids_file, cfg.max_sentence, quiet=quiet)
         vocab, mapping, bad = build_vocab(scan, cfg.min_count, cfg.max_vocab)
         check_vocab(vocab, scan, cfg.min_count)
         distinct, scan.words = len(scan.words), []  # the raw words are not needed for training

@@ -113,9 +113,15 @@ class ScanResult:
     bytes: int
 
 
-def make_scanner(max_sentence: int, engine: str):
-    """The compiled scanner when the C engine is in use, else `PyScanner`."""
-    if engine == "c":
+def make_scanner(max_sentence: int, scanner: str = "auto"):
+    """`CScanner` for "c", `PyScanner` for "python"; "auto" picks C when the kernel is installed.
+
+    Both give the same ids and counts, so the choice changes only the speed,
+    whichever engine trains afterwards.
+    """
+    from w2v_cli import ckernel
+
+    if scanner == "c" or (scanner == "auto" and ckernel.available()):
         from w2v_cli.fastscan import CScanner
 
         return CScanner(max_sentence)
@@ -126,11 +132,11 @@ def scan_corpus(
     files: list[Path],
     ids_file: BinaryIO,
     max_sentence: int,
-    engine: str = "numpy",
+    scanner_name: str = "auto",
     quiet: bool = False,
 ) -> ScanResult:
-    """Count every token of `files` and write their provisional ids to `ids_file`."""
-    scanner = make_scanner(max_sentence, engine)
+    """Count every token of `files` and write their provisional ids to `ids_file` (scanners: `make_scanner`)."""
+    scanner = make_scanner(max_sentence, scanner_name)
     tokens = done = 0
     with bar(total=total_size(files), desc="vocab", unit="B", unit_scale=True, quiet=quiet) as pb:
         for path in files:
