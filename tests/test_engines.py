@@ -1,3 +1,6 @@
+import warnings
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -36,20 +39,31 @@ def reference_curvature(W, C, batch, window):
     return hW, hC
 
 
-def test_numpy_step_bounds_a_row_by_its_curvature():
-    """Rows with lr*h > 1 move by -lr*g/(lr*h); the others by exactly -lr*g."""
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_numpy_step_bounds_a_row_by_its_curvature(concurrency):
+    """Rows with c*lr*h > 1 move by -lr*g/(c*lr*h); the others by exactly -lr*g (c: steps in flight)."""
     rng = np.random.default_rng(5)
     W, C = rng.normal(size=(9, 6)), rng.normal(size=(9, 6))
     batch = gradcheck.random_batch(S, rng, n=40)
-    lr = 0.05
+    lr = 0.05 / concurrency  # so that c * lr * h crosses 1 in the same rows
     _, g_W, g_C = gradcheck.reference_batch(W, C, batch, S.window, "neg")
     h_W, h_C = reference_curvature(W, C, batch, S.window)
     W1, C1 = W.copy(), C.copy()
-    engine_numpy.step(W1, C1, batch, S.window, lr)
-    assert np.allclose(W1 - W, -lr * g_W / np.maximum(1, lr * h_W)[:, None])
-    assert np.allclose(C1 - C, -lr * g_C / np.maximum(1, lr * h_C)[:, None])
-    h = np.r_[h_W, h_C] * lr
+    engine_numpy.step(W1, C1, batch, S.window, lr, concurrency=concurrency)
+    assert np.allclose(W1 - W, -lr * g_W / np.maximum(1, concurrency * lr * h_W)[:, None])
+    assert np.allclose(C1 - C, -lr * g_C / np.maximum(1, concurrency * lr * h_C)[:, None])
+    h = np.r_[h_W, h_C] * lr * concurrency
     assert (h > 1).any() and ((h > 0) & (h <= 1)).any()  # both cases occur
+
+
+def test_numpy_engine_bounds_rows_by_its_worker_count(small_corpus, tmp_path, monkeypatch):
+    """Each of the w worker threads steps on the same snapshot, so the engine passes c = w."""
+    seen = set()
+    real = engine_numpy.apply_rows
+    monkeypatch.setattr(engine_numpy, "apply_rows", lambda M, rows, lr, c=1: seen.add(c) or real(M, rows, lr, c))
+    cfg = resolve_config(None, {"corpus": [str(small_corpus)], "output": str(tmp_path), "epochs": 1})
+    train(replace(cfg, engine="numpy", workers=3, dim=8), quiet=True)
+    assert seen == {3}
 
 
 def test_sampled_loss_estimates_the_exact_loss():
@@ -170,11 +184,14 @@ def test_softmax_loss_trains_and_lowers_the_loss(small_corpus, tmp_path):
     assert losses[-1] < losses[0] < np.log(len(model.vocab))
 
 
-def test_divergence_is_reported_not_written(small_corpus, tmp_path):
+@pytest.mark.parametrize("engine", ["c", "numpy"])
+def test_divergence_is_reported_not_written(small_corpus, tmp_path, engine):
     from w2v_cli.errors import W2VError
 
-    with pytest.raises(W2VError, match="diverged"):
-        quick_train(small_corpus, tmp_path / "o", lr=1e30, epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the one-line error only: no numpy overflow warnings first
+        with pytest.raises(W2VError, match="diverged"):
+            quick_train(small_corpus, tmp_path / "o", lr=1e30, epochs=1, engine=engine)
     assert list((tmp_path / "o").iterdir()) == []  # no vectors, and the temporary id file is gone
 
 
