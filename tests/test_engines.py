@@ -1,5 +1,4 @@
 import warnings
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -39,31 +38,20 @@ def reference_curvature(W, C, batch, window):
     return hW, hC
 
 
-@pytest.mark.parametrize("concurrency", [1, 2])
-def test_numpy_step_bounds_a_row_by_its_curvature(concurrency):
-    """Rows with c*lr*h > 1 move by -lr*g/(c*lr*h); the others by exactly -lr*g (c: steps in flight)."""
+def test_numpy_step_bounds_a_row_by_its_curvature():
+    """Rows with lr*h > 1 move by -lr*g/(lr*h); the others by exactly -lr*g."""
     rng = np.random.default_rng(5)
     W, C = rng.normal(size=(9, 6)), rng.normal(size=(9, 6))
     batch = gradcheck.random_batch(S, rng, n=40)
-    lr = 0.05 / concurrency  # so that c * lr * h crosses 1 in the same rows
+    lr = 0.05
     _, g_W, g_C = gradcheck.reference_batch(W, C, batch, S.window, "neg")
     h_W, h_C = reference_curvature(W, C, batch, S.window)
     W1, C1 = W.copy(), C.copy()
-    engine_numpy.step(W1, C1, batch, S.window, lr, concurrency=concurrency)
-    assert np.allclose(W1 - W, -lr * g_W / np.maximum(1, concurrency * lr * h_W)[:, None])
-    assert np.allclose(C1 - C, -lr * g_C / np.maximum(1, concurrency * lr * h_C)[:, None])
-    h = np.r_[h_W, h_C] * lr * concurrency
+    engine_numpy.step(W1, C1, batch, S.window, lr)
+    assert np.allclose(W1 - W, -lr * g_W / np.maximum(1, lr * h_W)[:, None])
+    assert np.allclose(C1 - C, -lr * g_C / np.maximum(1, lr * h_C)[:, None])
+    h = np.r_[h_W, h_C] * lr
     assert (h > 1).any() and ((h > 0) & (h <= 1)).any()  # both cases occur
-
-
-def test_numpy_engine_bounds_rows_by_its_worker_count(small_corpus, tmp_path, monkeypatch):
-    """Each of the w worker threads steps on the same snapshot, so the engine passes c = w."""
-    seen = set()
-    real = engine_numpy.apply_rows
-    monkeypatch.setattr(engine_numpy, "apply_rows", lambda M, rows, lr, c=1: seen.add(c) or real(M, rows, lr, c))
-    cfg = resolve_config(None, {"corpus": [str(small_corpus)], "output": str(tmp_path), "epochs": 1})
-    train(replace(cfg, engine="numpy", workers=3, dim=8), quiet=True)
-    assert seen == {3}
 
 
 def test_sampled_loss_estimates_the_exact_loss():

@@ -27,10 +27,7 @@ this step). So `apply_rows` divides a row's summed step by max(1, lr * h),
 where h = sum sigmoid'(s) |x|^2 over the scores s = row . x it took part in:
 h bounds the curvature of the batch loss along that row, and lr * h <= 1
 means plain SGD cannot overshoot. Rows with lr * h <= 1 (every row of a small
-batch) get exactly -lr * gradient. With w worker threads, w batches are in
-flight on one snapshot and their steps on a shared row add up, so the bound
-uses w * lr * h (`concurrency`); without it, 2 workers with 4096-center
-batches diverged on wiki100m's first 2M words.
+batch) get exactly -lr * gradient.
 
 Positions with `centers[i] == False` are context-only margins, so windows
 across batch boundaries are trained exactly once. Left out: hierarchical
@@ -232,26 +229,17 @@ def scatter_add(M: Array, idx: Array, rows: Array, scale: float) -> None:
     np.add.at(M.reshape(-1), flat, (scale * rows).astype(M.dtype, copy=False).ravel())
 
 
-def _records(a: Array) -> Array:
-    """View a C-contiguous (n, d) array as (n,) opaque rows: numpy scatters those without the GIL.
-
-    Example: `_records(np.zeros((3, 2), np.float32)).shape` -> (3,).
-    """
-    return a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).reshape(-1)
-
-
-def apply_rows(M: Array, rows: RowGrads, lr: float, concurrency: int = 1) -> None:
-    """M[w] -= lr * g_w / max(1, c * lr * h_w) for each word w, with g_w and h_w summed over its
-    rows and c the number of steps in flight at once (`concurrency`).
+def apply_rows(M: Array, rows: RowGrads, lr: float) -> None:
+    """M[w] -= lr * g_w / max(1, lr * h_w) for each word w, with g_w and h_w summed over its rows.
 
     Example: one row, grad [[2.0]], curv [0.5], lr 0.1 -> M[w] -= 0.2 (plain SGD);
-    curv [50.0] -> lr * h = 5, so M[w] -= 0.2 / 5; with concurrency 2, M[w] -= 0.2 / 10.
+    curv [50.0] -> lr * h = 5, so M[w] -= 0.2 / 5.
     """
     d = M.shape[1]
     words, first, inv = np.unique(rows.idx, return_index=True, return_inverse=True)
     h = np.bincount(inv, weights=rows.curv, minlength=words.size)
-    scale = (-lr / np.maximum(1.0, concurrency * lr * h)).astype(M.dtype)  # (U,)
-    total = np.take(rows.grad, first, axis=0).astype(M.dtype, copy=False)  # (U, d): first occurrences ...
+    scale = (-lr / np.maximum(1.0, lr * h)).astype(M.dtype)  # (U,)
+    total = np.take(rows.grad, first, axis=0).astype(M.dtype)  # (U, d): first occurrences ...
     rest = np.ones(rows.idx.size, bool)
     rest[first] = False
     rest = np.flatnonzero(rest)
@@ -260,10 +248,7 @@ def apply_rows(M: Array, rows: RowGrads, lr: float, concurrency: int = 1) -> Non
         np.add.at(total.reshape(-1), flat, np.take(rows.grad, rest, axis=0).ravel())
     total *= scale[:, None]
     total += np.take(M, words, axis=0)
-    if M.flags.c_contiguous:
-        _records(M)[words] = _records(total)  # M[words] = total, without holding the GIL
-    else:
-        M[words] = total
+    M[words] = total
 
 
 def batch_loss_and_grads(W: Array, C: Array, batch: Batch, window: int, loss: str = "neg"):
@@ -280,20 +265,8 @@ def batch_loss_and_grads(W: Array, C: Array, batch: Batch, window: int, loss: st
     return value, pairs, gW, gC
 
 
-def step(
-    W: Array,
-    C: Array,
-    batch: Batch,
-    window: int,
-    lr: float,
-    loss: str = "neg",
-    loss_every: int = 1,
-    concurrency: int = 1,
-):
-    """One update in place (see the module docstring for the per-row step bound). Returns (loss, pairs).
-
-    `concurrency` is how many steps run at once on the same W and C (the worker threads).
-    """
+def step(W: Array, C: Array, batch: Batch, window: int, lr: float, loss: str = "neg", loss_every: int = 1):
+    """One update in place (see the module docstring for the per-row step bound). Returns (loss, pairs)."""
     if loss == "softmax":
         value, pairs, gV, gC = softmax_grads(W, C, batch, window)
         C -= np.asarray(lr * gC, C.dtype)
@@ -301,6 +274,6 @@ def step(
         return value, pairs
     value, pairs, rows_W, rows_C = neg_grads(W, C, batch, window, loss_every)
     if pairs:
-        apply_rows(W, rows_W, lr, concurrency)
-        apply_rows(C, rows_C, lr, concurrency)
+        apply_rows(W, rows_W, lr)
+        apply_rows(C, rows_C, lr)
     return value, pairs

@@ -66,7 +66,6 @@ class NumpyEngine:
         self.cfg = cfg
         self.noise = noise  # alias table (prob, alias) of the noise distribution
         self.batch = cfg.batch_words
-        self.concurrency = resolve_workers(cfg)  # steps in flight at once on the shared W, C
         if cfg.loss == "softmax":  # the (batch, V) softmax matrix stays under ~4M floats
             self.batch = max(16, min(self.batch, 4_000_000 // max(vocab_size, 1)))
 
@@ -84,14 +83,7 @@ class NumpyEngine:
     def run(self, W, C, job: Job) -> tuple[float, int]:
         cfg = self.cfg
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by Tracker.add
-            return engine_numpy.step(
-                W, C, job.payload, cfg.window, job.lr, cfg.loss, engine_numpy.LOSS_EVERY, self.concurrency
-            )
-
-
-def resolve_workers(cfg: TrainConfig) -> int:
-    """Worker threads of a run: `cfg.workers`, or one per CPU core when it is 0."""
-    return cfg.workers or os.cpu_count() or 1
+            return engine_numpy.step(W, C, job.payload, cfg.window, job.lr, cfg.loss, engine_numpy.LOSS_EVERY)
 
 
 def resolve_engine(cfg: TrainConfig) -> str:
@@ -317,7 +309,7 @@ def train(cfg: TrainConfig, quiet: bool = False) -> Model:
 
 def train_epochs(cfg: TrainConfig, engine_name: str, vocab: Vocab, mapping, ids_path: Path, rng, quiet) -> Model:
     """Initialise the vectors and run every epoch; metrics hold loss, timing and evaluations."""
-    workers = resolve_workers(cfg)
+    workers = cfg.workers or os.cpu_count() or 1
     W, C = init_vectors(rng, len(vocab), cfg.dim)
     keep = sampling.keep_probabilities(vocab.counts, cfg.sample)
     noise = sampling.alias_table(sampling.noise_cdf(vocab.counts, cfg.noise_exponent))
