@@ -1,3 +1,5 @@
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -8,7 +10,7 @@ from w2v_cli.ckernel import train_positions
 from w2v_cli.config import resolve_config
 from w2v_cli.engine_c import kernel_step_delta
 from w2v_cli.sampling import alias_table
-from w2v_cli.train import train
+from w2v_cli.train import Job, NumpyEngine, Tracker, run_jobs, train
 
 S = gradcheck.Settings(dim=6, vocab=9, window=3, negative=3)
 
@@ -206,3 +208,39 @@ def test_kernel_measures_loss_even_when_sampled_centers_have_no_pairs():
     )
     assert pairs == 1 and measured == 1
     assert loss == pytest.approx(3 * np.log(2.0))  # z = 0 for the positive and both negatives
+
+
+class Recorder:
+    """A stand-in engine: each step sleeps 2 ms and records whether the main thread ran it."""
+
+    def __init__(self, main_thread_steps: bool) -> None:
+        self.main_thread_steps = main_thread_steps
+        self.on_main: list[bool] = []
+
+    def run(self, W, C, job):
+        time.sleep(0.002)
+        self.on_main.append(threading.current_thread() is threading.main_thread())
+        return 1.0, 1
+
+
+class NoBar:
+    def update(self, n):
+        pass
+
+    def set_postfix(self, **kw):
+        pass
+
+
+@pytest.mark.parametrize("helps", [True, False])
+def test_main_thread_steps_as_one_of_the_workers_when_the_engine_asks(helps):
+    engine, tracker = Recorder(helps), Tracker(1, 400)
+    jobs = [Job(0, 0.1, 0.1, 10, payload=i) for i in range(40)]
+    run_jobs(iter(jobs), engine, None, None, 2, tracker, NoBar())
+    assert tracker.done == 400 and tracker.pairs == [40] and len(engine.on_main) == 40
+    assert any(engine.on_main) == helps and not all(engine.on_main)  # a pool thread always steps too
+
+
+def test_only_the_numpy_engine_steps_on_the_main_thread():
+    from w2v_cli.engine_c import CEngine
+
+    assert NumpyEngine.main_thread_steps and not hasattr(CEngine, "main_thread_steps")
