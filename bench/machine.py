@@ -42,12 +42,13 @@ def _zipf_batches(rng, n: int):
 
     p = 1.0 / np.arange(1, VOCAB + 1)
     noise = p**0.75 / (p**0.75).sum()
+    p /= p.sum()
     size = BATCH + 10
     for _ in range(n):
         centers = np.zeros(size, bool)
         centers[5:-5] = True
         yield Batch(
-            rng.choice(VOCAB, size, p=p / p.sum()).astype(np.int32),
+            rng.choice(VOCAB, size, p=p).astype(np.int32),
             np.zeros(size, np.int32),
             rng.integers(1, 6, size).astype(np.int32),
             centers,
