@@ -46,3 +46,26 @@ def test_machine_reference_runs_every_kind_of_work_in_processes():
     assert set(ratios) == {"gather", "matmul", "numpy-step"}
     assert all(len(row) == 1 and math.isfinite(row[0]) and row[0] > 0 for row in ratios.values())  # timings vary
     assert "numpy-step" in describe(ratios, 2)
+
+
+def test_usage_counts_the_cpu_of_child_processes():
+    import subprocess
+
+    from scaling import Usage
+
+    with Usage() as use:
+        subprocess.run([sys.executable, "-c", "sum(range(5_000_000))"], check=True)
+    assert 0 < use.cpu <= use.wall * 1.2  # one busy thread: CPU about wall time, never twice it
+    assert use.waits >= 0
+
+
+def test_where_time_goes_reports_cpu_against_the_base_busy_cores_and_waits():
+    from types import SimpleNamespace
+
+    from scaling import where_time_goes
+
+    runs = [SimpleNamespace(cpu=11.0, wall=6.0, waits=50), SimpleNamespace(cpu=12.0, wall=5.0, waits=70)]
+    line = where_time_goes("2 workers", runs, base_cpu=10.0, words=20_000)
+    assert "CPU 1.15x" in line  # median 11.5 s against 10 s
+    assert "busy 2.12 cores" in line  # median of 1.83 and 2.40
+    assert "waits 3.00 per 1,000 words" in line  # median 60 over 20,000 words
