@@ -61,8 +61,13 @@ def batch_config(a) -> Path:
     return path
 
 
+def metrics(out: Path) -> dict:
+    """The metrics.json that `w2v train` wrote into `out`."""
+    return json.loads((out / "metrics.json").read_text())
+
+
 def words_per_second(out: Path) -> float:
-    return float(json.loads((out / "metrics.json").read_text())["words_per_second"])
+    return float(metrics(out)["words_per_second"])
 
 
 class Usage:
@@ -99,7 +104,7 @@ def run_side_by_side(corpus: Path, tmp: Path, a) -> tuple[float, Usage]:
 
 def words_trained(out: Path) -> int:
     """Corpus words a run went through: train_words x epochs, from its metrics.json."""
-    m = json.loads((out / "metrics.json").read_text())
+    m = metrics(out)
     return int(m["train_words"]) * int(m["epochs"])
 
 
