@@ -25,6 +25,34 @@ def test_numpy_step_is_minus_lr_times_the_reference_gradient():
     assert np.allclose(W1 - W, -0.01 * r_W) and np.allclose(C1 - C, -0.01 * r_C)
 
 
+@pytest.mark.parametrize("size, n", [(1, 5), (9, 200), (50_000, 3000), (10, 0)])
+def test_group_rows_groups_equal_ids_like_unique(size, n):
+    rng = np.random.default_rng(size + n)
+    idx = np.minimum(rng.zipf(1.3, n) - 1, size - 1)  # a few ids repeated many times
+    words, kept, inv = engine_numpy.group_rows(idx, size)
+    assert sorted(words.tolist()) == np.unique(idx).tolist()  # each id once
+    assert (words[inv] == idx).all() and (idx[kept] == words).all()
+
+
+def test_group_rows_keeps_each_threads_slots_apart():
+    """Two threads grouping different ids at once: each gets its own right answer."""
+    rng = np.random.default_rng(0)
+    data = [rng.integers(0, 100, 5000) for _ in range(2)]
+    wrong = []
+
+    def work(idx):
+        for _ in range(300):
+            words, _, inv = engine_numpy.group_rows(idx, 100)
+            wrong.append(not (words[inv] == idx).all())
+
+    threads = [threading.Thread(target=work, args=(idx,)) for idx in data]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wrong) == 600 and not any(wrong)
+
+
 def reference_curvature(W, C, batch, window):
     """h of every row, summed pair by pair: sigmoid'(s) |partner|^2 for each score s."""
     from w2v_cli.sampling import window_pairs

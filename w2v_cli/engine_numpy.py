@@ -36,6 +36,7 @@ softmax, CBOW.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -44,6 +45,7 @@ import numpy as np
 Array = np.ndarray
 TILE = 16  # centers per GEMM tile (at least 2 * window): larger wastes more of the band
 LOSS_EVERY = 8  # training measures the loss on every 8th center (both engines; a log per score is costly)
+_scratch = threading.local()  # per thread: the (V,) slot array of `group_rows`
 
 
 @dataclass
@@ -229,6 +231,33 @@ def scatter_add(M: Array, idx: Array, rows: Array, scale: float) -> None:
     np.add.at(M.reshape(-1), flat, (scale * rows).astype(M.dtype, copy=False).ravel())
 
 
+def _slots(size: int) -> Array:
+    """This thread's scratch array of at least `size` ints (contents undefined)."""
+    slots = getattr(_scratch, "slots", None)
+    if slots is None or slots.size < size:
+        slots = _scratch.slots = np.empty(size, np.intp)
+    return slots
+
+
+def group_rows(idx: Array, size: int) -> tuple[Array, Array, Array]:
+    """Group rows by id without sorting: (words, kept, inv) for ids in [0, size).
+
+    words (U,) are the distinct ids, kept (R,) marks one row of each id (the one that
+    carries it) and inv (R,) gives each row's place in words: words[inv] == idx.
+    Each row writes its number into its id's slot and reads back the winner, so
+    this is O(R) where `np.unique` sorts. Example:
+    `group_rows(np.array([5, 2, 5]), 8)` -> words [2, 5], inv [1, 0, 1], and kept
+    marks row 1 and one of rows 0 and 2.
+    """
+    pos = np.arange(idx.size)
+    slots = _slots(size)
+    slots[idx] = pos  # one write per id survives
+    rep = slots[idx]  # (R,) the row that carries each row's id
+    kept = rep == pos
+    inv = (np.cumsum(kept) - 1)[rep]
+    return idx[kept], kept, inv
+
+
 def apply_rows(M: Array, rows: RowGrads, lr: float) -> None:
     """M[w] -= lr * g_w / max(1, lr * h_w) for each word w, with g_w and h_w summed over its rows.
 
@@ -236,15 +265,13 @@ def apply_rows(M: Array, rows: RowGrads, lr: float) -> None:
     curv [50.0] -> lr * h = 5, so M[w] -= 0.2 / 5.
     """
     d = M.shape[1]
-    words, first, inv = np.unique(rows.idx, return_index=True, return_inverse=True)
+    words, kept, inv = group_rows(rows.idx, M.shape[0])
     h = np.bincount(inv, weights=rows.curv, minlength=words.size)
     scale = (-lr / np.maximum(1.0, lr * h)).astype(M.dtype)  # (U,)
-    total = np.take(rows.grad, first, axis=0).astype(M.dtype)  # (U, d): first occurrences ...
-    rest = np.ones(rows.idx.size, bool)
-    rest[first] = False
-    rest = np.flatnonzero(rest)
-    if rest.size:  # ... plus the repeats
-        flat = (inv[rest].astype(np.int64)[:, None] * d + np.arange(d)).ravel()
+    total = rows.grad[kept].astype(M.dtype, copy=False)  # (U, d): one row of each word ...
+    rest = np.flatnonzero(~kept)
+    if rest.size:  # ... plus the others
+        flat = (inv[rest][:, None] * d + np.arange(d)).ravel()
         np.add.at(total.reshape(-1), flat, np.take(rows.grad, rest, axis=0).ravel())
     total *= scale[:, None]
     total += np.take(M, words, axis=0)
