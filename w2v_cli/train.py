@@ -8,8 +8,9 @@ updates of W (V, d) and C (V, d) -> `vectors.save_model`.
 
 The learning rate decays linearly from lr to min_lr over all epochs, by words
 processed. With one worker everything runs in order on one thread, so a seed
-gives bit-identical vectors; with more, jobs run on threads and update the
-shared matrices without locks, as word2vec.c does.
+gives bit-identical vectors; with more, jobs run on threads (the compiled
+engine) or forked processes (the numpy engine on Linux, see `forked`) and
+update the shared matrices without locks, as word2vec.c does.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from w2v_cli import engine_numpy, sampling
+from w2v_cli import engine_numpy, forked, sampling
 from w2v_cli.config import TrainConfig, to_dict
 from w2v_cli.corpus import expand_paths
 from w2v_cli.errors import W2VError
@@ -62,6 +63,7 @@ class NumpyEngine:
 
     name = "numpy"
     main_thread_steps = True  # see run_jobs
+    processes = True  # it holds the GIL for a sixth of a step: workers are forked processes where possible
 
     def __init__(self, cfg: TrainConfig, vocab_size: int, noise: tuple[np.ndarray, np.ndarray]) -> None:
         self.cfg = cfg
@@ -193,19 +195,13 @@ def run_jobs(jobs: Iterator[Job], engine, W, C, workers: int, tracker: Tracker, 
     threads = workers - 1 if helps else workers
     pool = ThreadPoolExecutor(threads) if workers > 1 else None
 
-    def account(job: Job, result: tuple[float, int]) -> None:
-        tracker.add(job, *result)
-        pb.update(job.words)
-        if tracker.running is not None:
-            pb.set_postfix(loss=f"{tracker.running:.4f}", lr=f"{job.lr:.5f}", refresh=False)
-
     def run(job: Job) -> tuple[float, int]:
         return (0.0, 0) if job.payload is None else engine.run(W, C, job)
 
     def drain(limit: int) -> None:
         while len(pending) > limit:
             job, fut = pending.popleft()
-            account(job, fut.result())
+            account(tracker, pb, job, fut.result())
 
     epoch = 0
     try:
@@ -216,7 +212,7 @@ def run_jobs(jobs: Iterator[Job], engine, W, C, workers: int, tracker: Tracker, 
                     on_epoch_end(epoch)
                 epoch = job.epoch
             if pool is None:
-                account(job, run(job))
+                account(tracker, pb, job, run(job))
             else:
                 inline = helps and sum(not f.done() for _, f in pending) >= 2 * threads
                 pending.append((job, finished(run(job)) if inline else pool.submit(run, job)))
@@ -229,6 +225,26 @@ def run_jobs(jobs: Iterator[Job], engine, W, C, workers: int, tracker: Tracker, 
             fut.cancel()
         if pool is not None:
             pool.shutdown(wait=True)
+
+
+def account(tracker: Tracker, pb, job: Job, result: tuple[float, int]) -> None:
+    """Record a finished job's (loss, pairs) and move the progress bar."""
+    tracker.add(job, *result)
+    pb.update(job.words)
+    if tracker.running is not None:
+        pb.set_postfix(loss=f"{tracker.running:.4f}", lr=f"{job.lr:.5f}", refresh=False)
+
+
+def run_processes(jobs: Iterator[Job], engine, W, C, workers: int, tracker: Tracker, pb, on_epoch_end=None) -> None:
+    """Run `jobs` on `workers` forked processes (see `forked`); W and C must be `forked.shared_copy` arrays."""
+
+    def run(job: Job) -> tuple[float, int]:  # in a child
+        return (0.0, 0) if job.payload is None else engine.run(W, C, job)
+
+    def on_result(epoch: int, words: int, lr: float, loss: float, pairs: int) -> None:
+        account(tracker, pb, Job(epoch, lr, lr, words, None), (loss, pairs))
+
+    forked.run_forked(jobs, run, workers, on_result, on_epoch_end)
 
 
 def finished(result) -> Future:
@@ -329,16 +345,21 @@ def train_epochs(cfg: TrainConfig, engine_name: str, vocab: Vocab, mapping, ids_
     keep = sampling.keep_probabilities(vocab.counts, cfg.sample)
     noise = sampling.alias_table(sampling.noise_cdf(vocab.counts, cfg.noise_exponent))
     engine = make_engine(engine_name, cfg, len(vocab), noise)
+    processes = forked.use_processes(engine, workers)
+    if processes:
+        W, C = forked.shared_copy(W), forked.shared_copy(C)
     total = cfg.epochs * vocab.total
     tracker = Tracker(cfg.epochs, total)
     jobs = iter_jobs(cfg, engine, ids_path, mapping, keep, Schedule(cfg.lr, cfg.final_lr, total), rng)
     evals: list[dict] = []
     t1 = time.perf_counter()
     with bar(total, "train", quiet, unit="w", unit_scale=True) as pb:
-        run_jobs(jobs, engine, W, C, workers, tracker, pb, epoch_evaluator(cfg, vocab, W, pb, evals))
+        runner = run_processes if processes else run_jobs
+        runner(jobs, engine, W, C, workers, tracker, pb, epoch_evaluator(cfg, vocab, W, pb, evals))
     seconds = time.perf_counter() - t1
     metrics = {
         "workers": workers,
+        "parallel": "processes" if processes else "threads" if workers > 1 else "none",
         "loss_per_epoch": tracker.epoch_means(),
         "pairs_per_epoch": tracker.pairs,
         "loss_curve": tracker.curve,
