@@ -202,14 +202,15 @@ def test_softmax_loss_trains_and_lowers_the_loss(small_corpus, tmp_path):
     assert losses[-1] < losses[0] < np.log(len(model.vocab))
 
 
-@pytest.mark.parametrize("engine", ["c", "numpy"])
-def test_divergence_is_reported_not_written(small_corpus, tmp_path, engine):
+@pytest.mark.parametrize("engine, workers", [("c", 1), ("numpy", 1), ("c", 2), ("numpy", 2)])
+def test_divergence_is_reported_not_written(small_corpus, tmp_path, engine, workers):
+    """With 2 workers: C on threads, numpy on forked processes (the parent sees the loss)."""
     from w2v_cli.errors import W2VError
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the one-line error only: no numpy overflow warnings first
         with pytest.raises(W2VError, match="diverged"):
-            quick_train(small_corpus, tmp_path / "o", lr=1e30, epochs=1, engine=engine)
+            quick_train(small_corpus, tmp_path / "o", lr=1e30, epochs=1, engine=engine, workers=workers)
     assert list((tmp_path / "o").iterdir()) == []  # no vectors, and the temporary id file is gone
 
 
