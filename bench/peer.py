@@ -8,6 +8,8 @@
    `w2v train`, gensim `Word2Vec(corpus_file=...)`, gensim `Word2Vec(LineSentence(...))`,
    all skip-gram, negative 5, window 5, dim 100, sample 1e-3, min_count 5, lr 0.025, seed 1.
    Each time covers everything: reading, vocabulary, training, writing the text file.
+   Peak memory is the process's peak RSS, or its process tree's summed PSS (sampled)
+   where that is larger, as with the numpy engine's forked workers.
 3. Scores every output with one referee, gensim's evaluate_word_analogies
    (restrict_vocab 30000) and evaluate_word_pairs (wordsim353).
 4. Prints one table and the median time ratio gensim corpus_file / w2v.
@@ -22,6 +24,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -113,17 +116,57 @@ def command(system: str, corpus: Path, out: Path, a) -> tuple[list[str], Path]:
     ], out / "vectors.txt"
 
 
+def tree_pss_mib(pid: int) -> float:
+    """Summed PSS of `pid` and all its descendants, in MiB (0 once it has exited; Linux /proc).
+
+    PSS splits each shared page among the processes that map it, so forked workers
+    sharing W and C count it once. Example: `tree_pss_mib(os.getpid())` -> about 60.0.
+    """
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+        total += sum(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+    return total / 1024
+
+
+class TreePeak(threading.Thread):
+    """Samples `tree_pss_mib(pid)` every `every` seconds until stopped; `.peak` is the largest."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.peak = pid, every, 0.0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every):
+            self.peak = max(self.peak, tree_pss_mib(self.pid))
+
+
 def timed(cmd: list[str]) -> tuple[float, float]:
-    """Run `cmd`; return (wall seconds, peak RSS in MiB) of that process alone."""
+    """Run `cmd`; return (wall seconds, peak memory in MiB).
+
+    Peak memory is the larger of the process's peak RSS (exact, from the kernel) and
+    the sampled peak of its process tree's summed PSS, which counts the memory of
+    worker processes (the numpy engine forks them) that RSS alone would leave out.
+    """
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler = TreePeak(proc.pid)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    sampler.stopped.set()
+    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode(errors="replace")
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, max(usage.ru_maxrss / 1024, sampler.peak)
 
 
 def score(vectors: Path, eval_dir: Path) -> tuple[float, float]:
@@ -186,7 +229,7 @@ def print_table(rows: list[dict], systems: list[str]) -> None:
         for s in systems
     }
     print(
-        f"\n| system (median of {len(rows) // len(systems)} runs) | time s | words/s | peak RSS MiB "
+        f"\n| system (median of {len(rows) // len(systems)} runs) | time s | words/s | peak memory MiB "
         "| analogy % | wordsim353 ρ |"
     )
     print("|---|---:|---:|---:|---:|---:|")

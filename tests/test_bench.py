@@ -7,7 +7,7 @@ import sys
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
-from peer import prepare_corpus  # noqa: E402
+from peer import prepare_corpus, timed  # noqa: E402
 
 
 def test_prepared_lines_hold_at_most_max_words_and_keep_every_word(tmp_path):
@@ -69,3 +69,20 @@ def test_where_time_goes_reports_cpu_against_the_base_busy_cores_and_waits():
     assert "CPU 1.15x" in line  # median 11.5 s against 10 s
     assert "busy 2.12 cores" in line  # median of 1.83 and 2.40
     assert "waits 3.00 per 1,000 words" in line  # median 60 over 20,000 words
+
+
+FORKED_80_MIB_EACH = """
+import os, time
+pid = os.fork()
+block = b"x" * (80 << 20)  # parent and child each fill 80 MiB of their own, at the same time
+time.sleep(1.5)
+if pid == 0:
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+def test_peak_memory_counts_forked_workers_alongside_their_parent():
+    """RSS alone would see one process's 80 MiB; the process tree holds twice that."""
+    wall, peak = timed([sys.executable, "-c", FORKED_80_MIB_EACH])
+    assert wall >= 1.5 and 160 <= peak < 260

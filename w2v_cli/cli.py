@@ -75,7 +75,12 @@ def main() -> None:
 @click.option("--lr", type=float, help="Starting learning rate.  [default: 0.025]")
 @click.option("--min-lr", type=float, help="Final learning rate of the linear decay.  [default: lr * 1e-4]")
 @click.option("--epochs", type=int, help="Passes over the corpus.  [default: 5]")
-@click.option("--workers", type=int, help="Training threads; 0 = one per core; 1 = bit-reproducible.  [default: 0]")
+@click.option(
+    "--workers",
+    type=int,
+    help="Training workers (threads; the numpy engine forks processes on Linux); 0 = one per core; "
+    "1 = bit-reproducible.  [default: 0]",
+)
 @click.option("--seed", type=int, help="Seed for every random draw.  [default: 1]")
 @click.option(
     "--loss",

@@ -53,7 +53,8 @@ class TrainConfig:
     min_lr: float | None = None
     # Passes over the corpus: gensim's default; more helps small corpora.
     epochs: int = 5
-    # Training threads; 0 means one per CPU core. 1 is bit-reproducible.
+    # Training workers; 0 means one per CPU core. 1 is bit-reproducible. Threads for the
+    # C engine; forked processes for the numpy engine on Linux (its threads share one GIL).
     workers: int = 0
     # Seed of the one numpy Generator that every random draw comes from.
     seed: int = 1
