@@ -135,15 +135,25 @@ def tree_pss_mib(pid: int) -> float:
 
 
 class TreePeak(threading.Thread):
-    """Samples `tree_pss_mib(pid)` every `every` seconds until stopped; `.peak` is the largest."""
+    """Samples `tree_pss_mib(pid)` every `every` seconds until stopped; `.peak` is the largest.
 
-    def __init__(self, pid: int, every: float = 0.2) -> None:
+    Only while `pid` has children: alone, its PSS is below its RSS, which the kernel
+    measures exactly. Reading smaps costs CPU, about 1.5% of a core at one read a second.
+    """
+
+    def __init__(self, pid: int, every: float = 1.0) -> None:
         super().__init__(daemon=True)
         self.pid, self.every, self.peak = pid, every, 0.0
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
         while not self.stopped.wait(self.every):
+            try:
+                if not children.read_text().strip():
+                    continue
+            except OSError:
+                continue
             self.peak = max(self.peak, tree_pss_mib(self.pid))
 
 

@@ -221,3 +221,48 @@ def test_ctrl_c_stops_the_workers_and_writes_nothing(small_corpus, tmp_path):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert not any(out.iterdir())
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (reaped, or a zombie waiting for its new parent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def wait_until(check, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_workers_exit_when_the_parent_is_killed(tmp_path):
+    """One worker waits at the epoch end, the other is still in a job: both must exit, not hang."""
+    release = tmp_path / "release"
+
+    def run(job):
+        if job.payload == 0:  # the child that takes job 0 holds it until the test says so
+            wait_until(release.exists, 20)
+        return float(job.words), 1
+
+    parent = os.fork()
+    if parent == 0:  # the training parent, which the test will kill
+        try:
+            forked.run_forked(iter(make_jobs(2, 10)), run, 2, lambda *a: None)
+        finally:
+            os._exit(0)
+    try:
+        assert wait_until(lambda: len(child_pids(parent)) == 2, 10)
+        kids = child_pids(parent)
+        time.sleep(0.3)  # the free worker runs epoch 0's other 9 jobs and waits at its end
+        os.kill(parent, signal.SIGKILL)
+        os.waitpid(parent, 0)
+        assert wait_until(lambda: sum(gone(k) for k in kids) == 1, 10), "the waiting worker hung"
+        release.touch()  # the busy worker finishes job 0; its report then finds no reader
+        assert wait_until(lambda: all(gone(k) for k in kids), 10), "the busy worker hung"
+    finally:
+        release.touch()

@@ -117,8 +117,8 @@ def fork_children(jobs: Iterator, run: Callable, workers: int) -> tuple[list[int
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; children use none
                 pid = os.fork()
-            if pid == 0:
-                os.close(r)
+            if pid == 0:  # keep only our ends: a go pipe must read EOF once the parent is gone
+                close_all(gos + [go_w, r])
                 child_main(jobs, run, claims, w, go_r)
             os.close(go_r)
             pids.append(pid)
