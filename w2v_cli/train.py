@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -195,8 +196,7 @@ def run_jobs(jobs: Iterator[Job], engine, W, C, workers: int, tracker: Tracker, 
     threads = workers - 1 if helps else workers
     pool = ThreadPoolExecutor(threads) if workers > 1 else None
 
-    def run(job: Job) -> tuple[float, int]:
-        return (0.0, 0) if job.payload is None else engine.run(W, C, job)
+    run = partial(run_job, engine, W, C)
 
     def drain(limit: int) -> None:
         while len(pending) > limit:
@@ -227,6 +227,11 @@ def run_jobs(jobs: Iterator[Job], engine, W, C, workers: int, tracker: Tracker, 
             pool.shutdown(wait=True)
 
 
+def run_job(engine, W, C, job: Job) -> tuple[float, int]:
+    """(loss, pairs) of one job; a job without payload (words left over, no positions) trains nothing."""
+    return (0.0, 0) if job.payload is None else engine.run(W, C, job)
+
+
 def account(tracker: Tracker, pb, job: Job, result: tuple[float, int]) -> None:
     """Record a finished job's (loss, pairs) and move the progress bar."""
     tracker.add(job, *result)
@@ -238,13 +243,10 @@ def account(tracker: Tracker, pb, job: Job, result: tuple[float, int]) -> None:
 def run_processes(jobs: Iterator[Job], engine, W, C, workers: int, tracker: Tracker, pb, on_epoch_end=None) -> None:
     """Run `jobs` on `workers` forked processes (see `forked`); W and C must be `forked.shared_copy` arrays."""
 
-    def run(job: Job) -> tuple[float, int]:  # in a child
-        return (0.0, 0) if job.payload is None else engine.run(W, C, job)
-
     def on_result(epoch: int, words: int, lr: float, loss: float, pairs: int) -> None:
         account(tracker, pb, Job(epoch, lr, lr, words, None), (loss, pairs))
 
-    forked.run_forked(jobs, run, workers, on_result, on_epoch_end)
+    forked.run_forked(jobs, partial(run_job, engine, W, C), workers, on_result, on_epoch_end)
 
 
 def finished(result) -> Future:
