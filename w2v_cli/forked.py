@@ -90,8 +90,6 @@ def child_loop(jobs: Iterator, run: Callable, claims: Claims, out: int, go: int)
 
 def child_main(jobs: Iterator, run: Callable, claims: Claims, out: int, go: int) -> None:
     """A forked child's whole life: never returns, never runs the parent's cleanup."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it kills us
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     code = 0
     try:
         child_loop(jobs, run, claims, out, go)
@@ -106,6 +104,26 @@ def child_main(jobs: Iterator, run: Callable, claims: Claims, out: int, go: int)
     os._exit(code)
 
 
+def fork_worker() -> int:
+    """`os.fork()`, the child ignoring Ctrl-C (the parent kills it) and dying on SIGTERM.
+
+    Both signals are held back until the child has those handlers: one arriving
+    in between would run the parent's handler in the child, which would then
+    unwind through the parent's code (and its cleanup) instead of exiting.
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; children use none
+            pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return pid
+
+
 def fork_children(jobs: Iterator, run: Callable, workers: int) -> tuple[list[int], int, list[int]]:
     """Start `workers` children: (pids, the read end of their result pipe, their go pipes)."""
     claims = Claims()
@@ -114,12 +132,13 @@ def fork_children(jobs: Iterator, run: Callable, workers: int) -> tuple[list[int
     try:
         for _ in range(workers):
             go_r, go_w = os.pipe()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; children use none
-                pid = os.fork()
+            pid = fork_worker()
             if pid == 0:  # keep only our ends: a go pipe must read EOF once the parent is gone
-                close_all(gos + [go_w, r])
-                child_main(jobs, run, claims, w, go_r)
+                try:
+                    close_all(gos + [go_w, r])
+                    child_main(jobs, run, claims, w, go_r)
+                finally:
+                    os._exit(1)
             os.close(go_r)
             pids.append(pid)
             gos.append(go_w)
