@@ -1,4 +1,4 @@
-"""Build the compiled kernels (w2v_cli/csrc) as the extension `w2v_kernel`.
+"""Build the compiled kernels (w2v_cli/native) as the extension `w2v_kernel`.
 
 Everything else is in pyproject.toml. The extension is optional: where no C
 compiler is found the install still succeeds, and `w2v train` falls back to the
@@ -25,8 +25,8 @@ FLAGS = [
 
 kernel = Extension(
     "w2v_kernel",
-    sources=["w2v_cli/csrc/kernel.c"],
-    depends=["w2v_cli/csrc/train_impl.h"],
+    sources=["w2v_cli/native/kernel.c"],
+    depends=["w2v_cli/native/train_impl.h"],
     extra_compile_args=[] if sys.platform == "win32" else FLAGS,
     optional=True,
 )

@@ -38,7 +38,7 @@ VOCAB, BATCH, STEPS = 70_000, 1024, 120
 
 def _zipf_batches(rng, n: int):
     """`n` engine batches: Zipf tokens, window 5, 5 negatives from counts ** 0.75."""
-    from w2v_cli.engine_numpy import Batch
+    from w2v_cli.engines.base import Batch
 
     p = 1.0 / np.arange(1, VOCAB + 1)
     noise = p**0.75 / (p**0.75).sum()
@@ -65,7 +65,7 @@ def _prepare(kind: str, rng, scale: float):
     if kind == "matmul":
         A = rng.random((MATMUL, MATMUL), dtype=np.float32)
         return lambda: [A @ A for _ in range(max(1, int(PRODUCTS * scale)))]
-    from w2v_cli.engine_numpy import step
+    from w2v_cli.engines.numpy_engine import step
 
     W = (rng.random((VOCAB, DIM), dtype=np.float32) - 0.5) / DIM
     C = np.zeros_like(W)

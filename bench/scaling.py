@@ -50,15 +50,8 @@ def train_cmd(corpus: Path, out: Path, workers: int, a) -> list[str]:
             "--engine",
             a.engine,
         ]
-        + (["-c", str(batch_config(a))] if a.batch_words else [])
+        + (["--batch-words", str(a.batch_words)] if a.batch_words else [])
     )
-
-
-def batch_config(a) -> Path:
-    """A config file with only batch_words (a config key, not a flag); the flags give the rest."""
-    path = a.workdir / f"batch{a.batch_words}.yaml"
-    path.write_text(f"batch_words: {a.batch_words}\n")
-    return path
 
 
 def metrics(out: Path) -> dict:

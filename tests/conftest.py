@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from w2v_cli.synthetic import generate
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIR = ROOT / "w2v_cli" / "default"  # the embedded default corpus and its analogies
 
 
 @pytest.fixture
@@ -39,10 +40,10 @@ SHARED_EVAL = ROOT.parent / "shared" / "eval"
 @pytest.fixture(scope="session")
 def default_model(tmp_path_factory) -> Path:
     """An output directory trained on the embedded default corpus (C engine, 1 worker)."""
-    from w2v_cli.config import resolve_config
+    from w2v_cli.config import DEFAULT_CONFIG, resolve_config
     from w2v_cli.train import train_and_save
 
     out = tmp_path_factory.mktemp("default_model")
-    cfg = resolve_config(str(ROOT / "configs" / "default.yaml"), {"output": str(out), "workers": 1})
-    train_and_save(cfg, quiet=True)
+    cfg = resolve_config(str(DEFAULT_CONFIG), {"output": str(out), "workers": 1})
+    train_and_save(cfg)
     return out

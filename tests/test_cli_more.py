@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from conftest import ROOT, write
+from conftest import DEFAULT_DIR, write
 
 from w2v_cli import cli
 from w2v_cli.cli import main
 
-ANALOGIES = str(ROOT / "data" / "default-analogies.txt")
+ANALOGIES = str(DEFAULT_DIR / "analogies.txt")
 
 
 def test_evaluate_prints_a_table_and_json(runner, default_model, tmp_path):
@@ -61,7 +61,7 @@ def test_train_records_evaluation_after_every_epoch(runner, small_corpus, tmp_pa
         ],
     )
     assert result.exit_code == 0, result.output
-    assert result.stderr.count("default-analogies.txt") >= 3  # one line per epoch
+    assert result.stderr.count("analogies.txt") >= 3  # one line per epoch
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     rows = metrics["eval_per_epoch"]
     assert [r["epoch"] for r in rows] == [1, 2, 3]

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from w2v_cli.config import TrainConfig, dump_yaml, load_yaml, resolve_config
+from w2v_cli.config import FIELDS, TrainConfig, load_yaml, resolve_config, to_dict
 from w2v_cli.errors import W2VError
 
 
@@ -52,13 +52,13 @@ def test_bad_config_is_a_one_line_error(tmp_path, text, message):
     assert "\n" not in str(err.value)
 
 
-def test_resolved_config_round_trips_through_yaml(tmp_path):
-    cfg = resolve_config(None, {"corpus": ["a.txt"], "dim": 7})
-    path = tmp_path / "config.yaml"
-    path.write_text(dump_yaml(cfg))
-    again = resolve_config(str(path), {})
-    assert again.dim == 7 and again.corpus == cfg.corpus and Path(again.corpus[0]).is_absolute()
-    assert again.min_lr == cfg.final_lr
+def test_saved_config_yaml_reruns_the_same_config(default_model):
+    """The config.yaml a run writes, given back with -c, resolves to the same settings."""
+    saved = default_model / "config.yaml"
+    again = resolve_config(str(saved), {})
+    first = load_yaml(saved)
+    assert to_dict(again) == {**first, "min_lr": first["min_lr"]}
+    assert Path(again.corpus[0]).is_absolute() and again.min_lr == again.final_lr
 
 
 def test_missing_config_file():
@@ -66,5 +66,24 @@ def test_missing_config_file():
         resolve_config("/nonexistent/c.yaml", {})
 
 
-def test_every_field_has_a_default():
-    TrainConfig()  # constructing with no arguments must work
+@pytest.mark.parametrize("key", [k for k in FIELDS if k != "corpus"])
+def test_every_setting_is_a_train_flag_with_help_and_its_default(runner, key):
+    from w2v_cli.cli import main
+
+    out = runner.invoke(main, ["train", "--help"], terminal_width=400).output
+    line = next((ln for ln in out.splitlines() if f"--{key.replace('_', '-')} " in ln), None)
+    assert line is not None, f"no --{key} flag"
+    meta = FIELDS[key].metadata
+    assert meta["help"].split()[0] in line
+    if not meta["multiple"]:
+        assert f"[default: {meta['shown'] or getattr(TrainConfig(), key)}]" in line
+
+
+def test_a_flag_sets_its_key(runner, tmp_path, small_corpus):
+    from w2v_cli.cli import main
+
+    out = tmp_path / "o"
+    args = ["train", str(small_corpus), "-o", str(out), "--dim", "7", "--noise-exponent", "0.5", "--epochs", "1"]
+    assert runner.invoke(main, args + ["--max-sentence", "50", "--batch-words", "64", "-q"]).exit_code == 0
+    saved = load_yaml(out / "config.yaml")
+    assert (saved["dim"], saved["noise_exponent"], saved["max_sentence"], saved["batch_words"]) == (7, 0.5, 50, 64)

@@ -4,16 +4,17 @@ from conftest import write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from w2v_cli.convert import convert, model_info, read_tsv
 from w2v_cli.errors import W2VError
-from w2v_cli.vectors import load_vectors, read_native
+from w2v_cli.files import convert, load_vectors, model_info, save_model
+from w2v_cli.formats import read_native, read_tsv
+from w2v_cli.vectors import Vectors
 
 
 @pytest.mark.parametrize("source", ["model.w2v", "."])
 def test_native_round_trip_is_exact_and_keeps_everything(default_model, tmp_path, source):
     out = convert(default_model / source, tmp_path / "copy.w2v")[0]
-    (a, a_C), (b, b_C) = read_native(default_model / "model.w2v"), read_native(out)
-    assert a.words == b.words and np.array_equal(a.matrix, b.matrix) and np.array_equal(a_C, b_C)
+    a, b = read_native(default_model / "model.w2v"), read_native(out)
+    assert a.words == b.words and np.array_equal(a.matrix, b.matrix) and np.array_equal(a.output, b.output)
     assert np.array_equal(a.counts, b.counts) and a.meta == b.meta
 
 
@@ -53,9 +54,7 @@ WORD = st.text(st.characters(exclude_categories=("Zs", "Zl", "Zp", "Cc", "Cs")),
 @given(words=st.lists(WORD, min_size=1, max_size=15, unique=True), seed=st.integers(0, 2**32 - 1))
 def test_round_trips_with_generated_vocabularies(tmp_path, words, seed):
     M = np.random.default_rng(seed).normal(size=(len(words), 3)).astype(np.float32)
-    from w2v_cli.vectors import save_model
-
-    save_model(tmp_path, words, None, M, None, {}, {})
+    save_model(tmp_path, Vectors(words, M))
     for name in ["a.txt", "a.bin", "a.w2v", "a.tsv"]:
         convert(tmp_path / "model.w2v", tmp_path / name)
         back = read_tsv(tmp_path / name) if name.endswith(".tsv") else load_vectors(tmp_path / name)
@@ -67,6 +66,7 @@ def test_round_trips_with_generated_vocabularies(tmp_path, words, seed):
 def test_info_of_native_and_word2vec_files(default_model):
     info = model_info(default_model)
     assert info["vocab_size"] > 100 and info["dim"] == 50 and info["has_output_matrix"]
-    assert info["config"]["epochs"] == 10 and info["metrics"]["corpus_words"] == 350120
+    corpus = info["config"]["corpus"][0]
+    assert info["config"]["epochs"] == 10 and info["metrics"]["corpus_words"] == len(open(corpus, "rb").read().split())
     plain = model_info(default_model / "vectors.txt")
     assert plain["vocab_size"] == info["vocab_size"] and "metrics" not in plain

@@ -5,12 +5,17 @@ import warnings
 import numpy as np
 import pytest
 
-from w2v_cli import engine_numpy, gradcheck
-from w2v_cli.ckernel import train_positions
+from w2v_cli import gradcheck
 from w2v_cli.config import resolve_config
-from w2v_cli.engine_c import kernel_step_delta
+from w2v_cli.engines import Job, numpy_engine, numpy_math
+from w2v_cli.engines.numpy_engine import NumpyEngine
+from w2v_cli.engines.runners import run_jobs
+from w2v_cli.native import train_positions
+from w2v_cli.progress import Progress
+from w2v_cli.reference import kernel_step_delta
 from w2v_cli.sampling import alias_table
-from w2v_cli.train import Job, NumpyEngine, Tracker, run_jobs, train
+from w2v_cli.schedule import Tracker
+from w2v_cli.train import train
 
 S = gradcheck.Settings(dim=6, vocab=9, window=3, negative=3)
 
@@ -21,7 +26,7 @@ def test_numpy_step_is_minus_lr_times_the_reference_gradient():
     batch = gradcheck.random_batch(S, rng)
     _, r_W, r_C = gradcheck.reference_batch(W, C, batch, S.window, "neg")
     W1, C1 = W.copy(), C.copy()
-    engine_numpy.step(W1, C1, batch, S.window, 0.01)
+    numpy_engine.step(W1, C1, batch, S.window, 0.01)
     assert np.allclose(W1 - W, -0.01 * r_W) and np.allclose(C1 - C, -0.01 * r_C)
 
 
@@ -29,7 +34,7 @@ def test_numpy_step_is_minus_lr_times_the_reference_gradient():
 def test_group_rows_groups_equal_ids_like_unique(size, n):
     rng = np.random.default_rng(size + n)
     idx = np.minimum(rng.zipf(1.3, n) - 1, size - 1)  # a few ids repeated many times
-    words, kept, inv = engine_numpy.group_rows(idx, size)
+    words, kept, inv = numpy_engine.group_rows(idx, size)
     assert sorted(words.tolist()) == np.unique(idx).tolist()  # each id once
     assert (words[inv] == idx).all() and (idx[kept] == words).all()
 
@@ -42,7 +47,7 @@ def test_group_rows_keeps_each_threads_slots_apart():
 
     def work(idx):
         for _ in range(300):
-            words, _, inv = engine_numpy.group_rows(idx, 100)
+            words, _, inv = numpy_engine.group_rows(idx, 100)
             wrong.append(not (words[inv] == idx).all())
 
     threads = [threading.Thread(target=work, args=(idx,)) for idx in data]
@@ -55,7 +60,7 @@ def test_group_rows_keeps_each_threads_slots_apart():
 
 def reference_curvature(W, C, batch, window):
     """h of every row, summed pair by pair: sigmoid'(s) |partner|^2 for each score s."""
-    from w2v_cli.sampling import window_pairs
+    from w2v_cli.reference import window_pairs
 
     hW, hC = np.zeros(len(W)), np.zeros(len(C))
     cs, os_ = window_pairs(batch.sentence, np.minimum(batch.radius, window), batch.centers)
@@ -77,7 +82,7 @@ def test_numpy_step_bounds_a_row_by_its_curvature():
     _, g_W, g_C = gradcheck.reference_batch(W, C, batch, S.window, "neg")
     h_W, h_C = reference_curvature(W, C, batch, S.window)
     W1, C1 = W.copy(), C.copy()
-    engine_numpy.step(W1, C1, batch, S.window, lr)
+    numpy_engine.step(W1, C1, batch, S.window, lr)
     assert np.allclose(W1 - W, -lr * g_W / np.maximum(1, lr * h_W)[:, None])
     assert np.allclose(C1 - C, -lr * g_C / np.maximum(1, lr * h_C)[:, None])
     h = np.r_[h_W, h_C] * lr
@@ -88,11 +93,11 @@ def test_sampled_loss_estimates_the_exact_loss():
     rng = np.random.default_rng(6)
     W, C = rng.normal(size=(9, 6)) * 0.3, rng.normal(size=(9, 6)) * 0.3
     batch = gradcheck.random_batch(S, rng, n=400)
-    exact, pairs, _, _ = engine_numpy.neg_grads(W, C, batch, S.window)
-    sampled, pairs8, _, _ = engine_numpy.neg_grads(W, C, batch, S.window, loss_every=8)
+    exact, pairs, _, _ = numpy_math.neg_grads(W, C, batch, S.window)
+    sampled, pairs8, _, _ = numpy_math.neg_grads(W, C, batch, S.window, loss_every=8)
     assert pairs8 == pairs and sampled == pytest.approx(exact, rel=0.1)
     small = gradcheck.random_batch(S, rng, n=6)  # no center at a multiple of 8 but 0, a margin
-    assert engine_numpy.neg_grads(W, C, small, S.window, loss_every=8)[0] > 0
+    assert numpy_math.neg_grads(W, C, small, S.window, loss_every=8)[0] > 0
 
 
 def test_kernel_one_step_is_minus_lr_times_the_reference_gradient():
@@ -160,38 +165,39 @@ def test_kernel_draws_negatives_from_the_noise_distribution():
 def quick_train(corpus, out, **overrides):
     """Train on `corpus` with one worker and the given settings."""
     cfg = resolve_config(None, {"corpus": [str(corpus)], "output": str(out), "workers": 1, **overrides})
-    return train(cfg, quiet=True)
+    return train(cfg)
 
 
 @pytest.mark.parametrize("engine", ["c", "numpy"])
 def test_one_worker_is_bit_reproducible(small_corpus, tmp_path, engine):
     a, b = (quick_train(small_corpus, tmp_path, dim=16, epochs=1, engine=engine) for _ in range(2))
-    assert a.vocab.words == b.vocab.words
-    assert np.array_equal(a.W, b.W) and np.array_equal(a.C, b.C)
+    assert a.words == b.words
+    assert np.array_equal(a.matrix, b.matrix) and np.array_equal(a.output, b.output)
     assert a.metrics["engine"] == engine
 
 
 def test_compiled_kernel_is_installed():
     """`pip install .` builds it; without it training silently gets 3x slower."""
-    from w2v_cli import ckernel
+    from w2v_cli import native
 
-    assert ckernel.available(), "w2v_kernel is missing or out of date: run pip install . again"
+    assert native.available(), "w2v_kernel is missing or out of date: run pip install . again"
 
 
 def test_auto_falls_back_to_numpy_with_a_note_and_c_fails_clearly(small_corpus, tmp_path, monkeypatch, capsys):
-    from w2v_cli import ckernel
+    from w2v_cli import native
     from w2v_cli.errors import W2VError
 
-    monkeypatch.setattr(ckernel, "available", lambda: False)
-    model = train(resolve_config(None, {"corpus": [str(small_corpus)], "output": str(tmp_path), "epochs": 1}))
+    monkeypatch.setattr(native, "available", lambda: False)
+    notes = Notes()
+    model = train(resolve_config(None, {"corpus": [str(small_corpus)], "output": str(tmp_path), "epochs": 1}), notes)
     assert model.metrics["engine"] == "numpy"
-    assert "compiled kernel is not installed" in capsys.readouterr().err
+    assert any("compiled kernel is not installed" in n for n in notes.seen)
     with pytest.raises(W2VError, match="engine 'c' is not installed"):
         quick_train(small_corpus, tmp_path, epochs=1, engine="c")
 
 
 def test_different_seeds_give_different_vectors(small_corpus, tmp_path):
-    a, b = (quick_train(small_corpus, tmp_path, dim=8, epochs=1, seed=seed).W for seed in (1, 2))
+    a, b = (quick_train(small_corpus, tmp_path, dim=8, epochs=1, seed=seed).matrix for seed in (1, 2))
     assert not np.array_equal(a, b)
 
 
@@ -199,7 +205,7 @@ def test_softmax_loss_trains_and_lowers_the_loss(small_corpus, tmp_path):
     model = quick_train(small_corpus, tmp_path, dim=16, epochs=3, loss="softmax", lr=0.05)
     losses = model.metrics["loss_per_epoch"]
     assert model.metrics["engine"] == "numpy"
-    assert losses[-1] < losses[0] < np.log(len(model.vocab))
+    assert losses[-1] < losses[0] < np.log(len(model))
 
 
 @pytest.mark.parametrize("engine, workers", [("c", 1), ("numpy", 1), ("c", 2), ("numpy", 2)])
@@ -252,24 +258,26 @@ class Recorder:
         return 1.0, 1
 
 
-class NoBar:
-    def update(self, n):
-        pass
+class Notes(Progress):
+    """A Progress that keeps the notes it hears."""
 
-    def set_postfix(self, **kw):
-        pass
+    def __init__(self):
+        self.seen = []
+
+    def note(self, text):
+        self.seen.append(text)
 
 
 @pytest.mark.parametrize("helps", [True, False])
 def test_main_thread_steps_as_one_of_the_workers_when_the_engine_asks(helps):
     engine, tracker = Recorder(helps), Tracker(1, 400)
     jobs = [Job(0, 0.1, 0.1, 10, payload=i) for i in range(40)]
-    run_jobs(iter(jobs), engine, None, None, 2, tracker, NoBar())
+    run_jobs(iter(jobs), engine, None, None, 2, lambda job, loss, pairs: tracker.add(job, loss, pairs), lambda e: None)
     assert tracker.done == 400 and tracker.pairs == [40] and len(engine.on_main) == 40
     assert any(engine.on_main) == helps and not all(engine.on_main)  # a pool thread always steps too
 
 
 def test_only_the_numpy_engine_steps_on_the_main_thread():
-    from w2v_cli.engine_c import CEngine
+    from w2v_cli.engines.c_engine import CEngine
 
-    assert NumpyEngine.main_thread_steps and not hasattr(CEngine, "main_thread_steps")
+    assert NumpyEngine.main_thread_steps and not CEngine.main_thread_steps

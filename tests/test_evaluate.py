@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED_EVAL, write
+from conftest import DEFAULT_DIR, SHARED_EVAL, write
 
 from w2v_cli.errors import W2VError
 from w2v_cli.evaluate import evaluate_analogies, evaluate_similarity, pearson, rank, read_analogies, spearman
-from w2v_cli.vectors import Vectors, load_vectors
+from w2v_cli.files import load_vectors
+from w2v_cli.vectors import Vectors
 
 WORDS = ["king", "queen", "man", "woman", "apple", "Man"]
 M = np.array([[1, 1, 0], [1, -1, 0], [0, 1, 0.1], [0, -1, 0.1], [0, 0, 1], [0, 1, 0.12]], np.float32)
@@ -82,7 +83,7 @@ def test_numbers_equal_gensim_on_the_same_vectors(default_model, tmp_path):
     gensim = pytest.importorskip("gensim")
     kv = gensim.models.KeyedVectors.load_word2vec_format(str(default_model / "vectors.txt"))
     ours = load_vectors(default_model / "vectors.txt")
-    files = [ROOT / "data" / "default-analogies.txt"]
+    files = [DEFAULT_DIR / "analogies.txt"]
     if (SHARED_EVAL / "questions-words.txt").is_file():
         files.append(SHARED_EVAL / "questions-words.txt")
     for f in files:

@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from w2v_cli import forked
 from w2v_cli.config import resolve_config
+from w2v_cli.engines import Job, forked
+from w2v_cli.engines.numpy_engine import NumpyEngine
+from w2v_cli.engines.runners import use_processes
 from w2v_cli.errors import W2VError
-from w2v_cli.train import Job, NumpyEngine, train
+from w2v_cli.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers are Linux only")
@@ -168,14 +170,13 @@ def test_an_error_in_the_parent_kills_the_children(forks):
 
 
 def test_processes_only_on_linux_and_only_for_an_engine_that_asks(monkeypatch):
-    class Threaded:
-        pass
+    from w2v_cli.engines.c_engine import CEngine
 
     engine = NumpyEngine.__new__(NumpyEngine)
-    assert forked.use_processes(engine, 2) and not forked.use_processes(engine, 1)
-    assert not forked.use_processes(Threaded(), 2)
+    assert use_processes(engine, 2) and not use_processes(engine, 1)
+    assert not use_processes(CEngine.__new__(CEngine), 2)
     monkeypatch.setattr(sys, "platform", "darwin")
-    assert not forked.use_processes(engine, 2)
+    assert not use_processes(engine, 2)
 
 
 def test_numpy_training_on_two_processes_trains_every_pair_once(small_corpus, tmp_path, forks):
@@ -183,14 +184,14 @@ def test_numpy_training_on_two_processes_trains_every_pair_once(small_corpus, tm
 
     def run(workers):
         cfg = {"corpus": [str(small_corpus)], "output": str(tmp_path), "engine": "numpy", "epochs": 2, "dim": 16}
-        return train(resolve_config(None, {**cfg, "workers": workers}), quiet=True)
+        return train(resolve_config(None, {**cfg, "workers": workers}))
 
     one, two = run(1), run(2)
     assert two.metrics["parallel"] == "processes" and one.metrics["parallel"] == "none"
     assert two.metrics["pairs_per_epoch"] == one.metrics["pairs_per_epoch"]
     loss1, loss2 = one.metrics["loss_per_epoch"], two.metrics["loss_per_epoch"]
     assert loss2[1] < loss2[0] and loss2[1] == pytest.approx(loss1[1], rel=0.05)
-    assert np.isfinite(two.W).all() and not np.allclose(two.C, 0.0)
+    assert np.isfinite(two.matrix).all() and not np.allclose(two.output, 0.0)
     assert all_reaped(forks)
 
 

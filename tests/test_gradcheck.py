@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from w2v_cli import engine_numpy, gradcheck, losses
+from w2v_cli import gradcheck, losses
 from w2v_cli.cli import main
+from w2v_cli.engines import numpy_math
 
 S = gradcheck.Settings()
 REAL_NEG = losses.neg_sampling_loss_and_gradient
@@ -75,14 +76,14 @@ def test_broken_softmax_gradient_fails(monkeypatch):
 
 def test_broken_batched_trainer_code_fails(monkeypatch):
     """A sign slip in the engine's positive-pair term must be caught."""
-    real = engine_numpy._score_grads
+    real = numpy_math._score_grads
 
     def flipped(S, mask, loss_every):
         loss, G, H = real(S, mask, loss_every)
         G[..., 0] *= -1.0
         return loss, G, H
 
-    monkeypatch.setattr(engine_numpy, "_score_grads", flipped)
+    monkeypatch.setattr(numpy_math, "_score_grads", flipped)
     [result] = gradcheck.run_checks(S, ["batch-neg"])
     assert not result.passed
 
@@ -116,9 +117,9 @@ def test_cli_rejects_unknown_check(runner):
 
 def test_broken_compiled_kernel_fails(monkeypatch):
     """A kernel whose C update is off by a factor (a missing v_c-like slip) must be caught."""
-    from w2v_cli import ckernel
+    from w2v_cli import native
 
-    real = ckernel.train_positions
+    real = native.train_positions
 
     def doubled_C_step(W, C, *args):
         before = C.copy()
@@ -126,6 +127,6 @@ def test_broken_compiled_kernel_fails(monkeypatch):
         C += C - before
         return result
 
-    monkeypatch.setattr(ckernel, "train_positions", doubled_C_step)
+    monkeypatch.setattr(native, "train_positions", doubled_C_step)
     [result] = gradcheck.run_checks(S, ["kernel-neg"])
     assert not result.passed

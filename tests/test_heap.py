@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from w2v_cli.heap import return_freed_memory
+from w2v_cli.engines.heap import return_freed_memory
 
 CHURN = """
 import sys
 import numpy as np
-from w2v_cli.heap import return_freed_memory
+from w2v_cli.engines.heap import return_freed_memory
 
 def rss_mib():
     for line in open("/proc/self/status"):

@@ -7,9 +7,8 @@ The bar of 85% leaves room for thread timing and platform float differences.
 
 import numpy as np
 import pytest
-from conftest import ROOT
 
-from w2v_cli.config import resolve_config
+from w2v_cli.config import DEFAULT_CONFIG, resolve_config
 from w2v_cli.query import Searcher
 from w2v_cli.synthetic import COUNTRIES, GENDER, PLURAL
 from w2v_cli.train import train
@@ -26,9 +25,9 @@ def analogy_accuracy(s: Searcher) -> float:
 
 
 def default_model(tmp_path, **overrides):
-    cfg = resolve_config(str(ROOT / "configs" / "default.yaml"), {"output": str(tmp_path), **overrides})
-    m = train(cfg, quiet=True)
-    return Searcher(Vectors(m.vocab.words, m.W)), m
+    cfg = resolve_config(str(DEFAULT_CONFIG), {"output": str(tmp_path), **overrides})
+    m = train(cfg)
+    return m.searcher, m
 
 
 @pytest.mark.parametrize("seed", [1, 2])

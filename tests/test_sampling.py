@@ -1,6 +1,6 @@
 import numpy as np
 
-from w2v_cli import sampling
+from w2v_cli import reference, sampling
 
 
 def test_keep_probability_is_word2vec_formula():
@@ -47,7 +47,7 @@ def test_split_sentences():
 def test_window_pairs_respect_radius_and_sentences():
     sentence = np.array([0, 0, 0, 1, 1])
     radius = np.array([2, 1, 1, 1, 1])
-    c, o = sampling.window_pairs(sentence, radius)
+    c, o = reference.window_pairs(sentence, radius)
     pairs = set(zip(c.tolist(), o.tolist()))
     assert pairs == {(0, 1), (0, 2), (1, 0), (1, 2), (2, 1), (3, 4), (4, 3)}
 

@@ -1,4 +1,4 @@
-from conftest import ROOT
+from conftest import DEFAULT_DIR
 
 from w2v_cli import synthetic
 
@@ -6,8 +6,8 @@ from w2v_cli import synthetic
 def test_generator_is_deterministic_and_matches_the_committed_corpus():
     text = synthetic.generate()
     assert text == synthetic.generate()
-    assert (ROOT / "data" / "default.txt").read_text(encoding="utf-8") == text
-    assert (ROOT / "data" / "default-analogies.txt").read_text(encoding="utf-8") == synthetic.analogies()
+    assert (DEFAULT_DIR / "default.txt").read_text(encoding="utf-8") == text
+    assert (DEFAULT_DIR / "analogies.txt").read_text(encoding="utf-8") == synthetic.analogies()
 
 
 def test_other_seeds_give_other_text():

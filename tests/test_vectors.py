@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 from conftest import write
 
-from w2v_cli import vectors as vio
+from w2v_cli import files as vio
+from w2v_cli import formats
 from w2v_cli.errors import W2VError
+from w2v_cli.vectors import Vectors
 
 WORDS = ["the", "café", "naïve", "東京", "x"]
 
@@ -14,14 +16,15 @@ def matrix(seed=0, shape=(5, 4)):
 
 def save(tmp_path, M, words=WORDS):
     counts = np.arange(len(words), 0, -1)
-    return vio.save_model(tmp_path, words, counts, M, -M, {"dim": M.shape[1]}, {"epochs": 1})
+    meta = {"config": {"dim": M.shape[1]}, "metrics": {"epochs": 1}}
+    return vio.save_model(tmp_path, Vectors(words, M, counts, meta, -M))
 
 
 def test_all_formats_round_trip(tmp_path):
     M = matrix()
     save(tmp_path, M)
-    native, C = vio.read_native(tmp_path / "model.w2v")
-    assert native.words == WORDS and np.array_equal(native.matrix, M) and np.array_equal(C, -M)
+    native = formats.read_native(tmp_path / "model.w2v")
+    assert native.words == WORDS and np.array_equal(native.matrix, M) and np.array_equal(native.output, -M)
     assert native.counts.tolist() == [5, 4, 3, 2, 1] and native.meta["config"] == {"dim": 4}
     binary = vio.load_vectors(tmp_path / "vectors.bin")
     assert binary.words == WORDS and np.array_equal(binary.matrix, M)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from conftest import write
 
-from w2v_cli.vocab import PyScanner, ScanResult, build_vocab, iter_segments, scan_corpus
+from w2v_cli.scan import PyScanner, ScanResult, make_scanner, scan_corpus
+from w2v_cli.vocab import build_vocab, iter_segments
 
 SCANNERS = ["python", "c"]
 
@@ -13,18 +14,17 @@ def scan_text(tmp_path, text, engine="python", max_sentence=10_000):
     path = write(tmp_path / "c.txt", text)
     ids_path = tmp_path / "ids"
     with open(ids_path, "wb") as f:
-        scan = scan_corpus([path], f, max_sentence, engine, quiet=True)
+        scan = scan_corpus([path], f, max_sentence, engine)
     return scan, ids_path
 
 
 def test_auto_scanner_is_the_compiled_one_whenever_the_kernel_is_installed(monkeypatch):
     """The numpy engine scans with C too when it can: same ids, 5x faster."""
-    from w2v_cli import ckernel
-    from w2v_cli.fastscan import CScanner
-    from w2v_cli.vocab import make_scanner
+    from w2v_cli import native
+    from w2v_cli.scan import CScanner
 
     assert isinstance(make_scanner(10), CScanner)
-    monkeypatch.setattr(ckernel, "available", lambda: False)
+    monkeypatch.setattr(native, "available", lambda: False)
     assert isinstance(make_scanner(10), PyScanner)
     assert isinstance(make_scanner(10, "python"), PyScanner)
 
@@ -46,7 +46,7 @@ def test_long_lines_split_every_max_sentence_tokens(tmp_path, engine):
 
 
 def test_compiled_scanner_matches_python_scanner_on_random_text(tmp_path):
-    from w2v_cli.fastscan import CScanner
+    from w2v_cli.scan import CScanner
 
     rng = np.random.default_rng(0)
     alphabet = np.array(list(b"ab \n\tc\xc3\xa9"), np.uint8)
@@ -95,7 +95,7 @@ def test_scan_memory_does_not_grow_with_corpus_size(tmp_path):
         del text
         tracemalloc.start()
         with open(tmp_path / "ids", "wb") as f:
-            scan_corpus([path], f, 10_000, "python", quiet=True)
+            scan_corpus([path], f, 10_000, "python")
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return top

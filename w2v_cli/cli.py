@@ -1,8 +1,10 @@
 """The `w2v` command line: a thin click shell over the library.
 
-Each command parses its options, calls one core function, and prints. A
-`W2VError` becomes `error: <message>` on stderr and exit status 1; Ctrl-C
-becomes exit status 130 with nothing written. No math lives here.
+Each command parses its options, calls one core function, and prints (the
+text comes from `display`). `w2v train`'s options are generated from the
+`TrainConfig` fields, so a setting is declared once. A `W2VError` becomes
+`error: <message>` on stderr and exit status 1; Ctrl-C or SIGTERM becomes exit
+status 130 with nothing written.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ import functools
 import json
 import signal
 import sys
-from pathlib import Path
 
 import click
 
-from w2v_cli import __version__
+from w2v_cli import __version__, display
+from w2v_cli.config import DEFAULT_CONFIG, FIELDS
 from w2v_cli.errors import W2VError
-
-DEFAULT_CONFIG = Path("configs") / "default.yaml"
 
 
 def handle_errors(fn):
@@ -44,6 +44,19 @@ def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def config_options(fn):
+    """One click option per `TrainConfig` field (but corpus), with its help, type and shown default."""
+    for key, f in reversed(list(FIELDS.items())):
+        if key == "corpus":
+            continue
+        m = f.metadata
+        decls = ([m["short"]] if m["short"] else []) + ["--" + key.replace("_", "-"), key]
+        kind = click.Choice(m["choices"]) if m["choices"] else click.Path() if m["path"] else m["kind"]
+        shown = "" if m["multiple"] else f"  [default: {m['shown'] or f.default}]"
+        fn = click.option(*decls, type=kind, multiple=m["multiple"], help=m["help"] + shown)(fn)
+    return fn
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="w2v")
 def main() -> None:
@@ -56,55 +69,13 @@ def main() -> None:
     """
 
 
-@main.command(context_settings={"show_default": True})
+@main.command()
 @click.argument("corpus", nargs=-1, type=click.Path())
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(),
-    help="YAML config; flags override it. With no CORPUS and no --config, ./configs/default.yaml is used if it exists.",
-)
-@click.option("-o", "--output", help="Output directory.  [default: out]")
-@click.option("--dim", type=int, help="Vector dimension.  [default: 100]")
-@click.option("--window", type=int, help="Max context distance; each position draws 1..window.  [default: 5]")
-@click.option("--negative", type=int, help="Negative samples per center word.  [default: 5]")
-@click.option("--min-count", type=int, help="Drop words seen fewer times.  [default: 5]")
-@click.option("--max-vocab", type=int, help="Keep only the N most frequent words; 0 = all.  [default: 0]")
-@click.option("--sample", type=float, help="Subsampling threshold for frequent words; 0 = off.  [default: 1e-3]")
-@click.option("--lr", type=float, help="Starting learning rate.  [default: 0.025]")
-@click.option("--min-lr", type=float, help="Final learning rate of the linear decay.  [default: lr * 1e-4]")
-@click.option("--epochs", type=int, help="Passes over the corpus.  [default: 5]")
-@click.option(
-    "--workers",
-    type=int,
-    help="Training workers (threads; the numpy engine forks processes on Linux); 0 = one per core; "
-    "1 = bit-reproducible.  [default: 0]",
-)
-@click.option("--seed", type=int, help="Seed for every random draw.  [default: 1]")
-@click.option(
-    "--loss",
-    type=click.Choice(["neg", "softmax"]),
-    help="Negative sampling, or exact softmax (O(vocab) per pair).  [default: neg]",
-)
-@click.option(
-    "--engine",
-    type=click.Choice(["auto", "c", "numpy"]),
-    help="Update kernel: compiled C or vectorised numpy; auto picks C if it was built at install.  [default: auto]",
-)
-@click.option(
-    "--eval-analogies",
-    multiple=True,
-    type=click.Path(),
-    help="Analogy file (questions-words format) to score after every epoch; repeatable.",
-)
-@click.option(
-    "--eval-similarity",
-    multiple=True,
-    type=click.Path(),
-    help="Word-pair similarity file (word1 word2 score) to score after every epoch; repeatable.",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.option("-c", "--config", "config_path", type=click.Path(),
+              help="YAML config with any of the keys below; flags override it. With no CORPUS and no --config, "
+              "the embedded default corpus is trained.")  # fmt: skip
+@config_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or notes.")
 @handle_errors
 def train(corpus, config_path, quiet, **flags) -> None:
     """Train skip-gram vectors on CORPUS (text files or directories; .gz/.bz2/.xz ok).
@@ -113,57 +84,38 @@ def train(corpus, config_path, quiet, **flags) -> None:
     with both matrices and counts), config.yaml (the resolved config) and
     metrics.json into the output directory.
     """
-    from w2v_cli.config import resolve_config
+    from w2v_cli.config import choose_config, resolve_config
+    from w2v_cli.progress import TerminalProgress
     from w2v_cli.train import train_and_save
 
-    if not corpus and not config_path and DEFAULT_CONFIG.is_file():
-        config_path = str(DEFAULT_CONFIG)
-        click.echo(f"using {config_path}", err=True)
-    flags["eval_analogies"] = list(flags["eval_analogies"]) or None
-    flags["eval_similarity"] = list(flags["eval_similarity"]) or None
-    overrides = dict(flags, corpus=list(corpus) or None)
-    cfg = resolve_config(config_path, overrides)
-    model, paths = train_and_save(cfg, quiet)
-    m = model.metrics
-    final = m["loss_per_epoch"][-1]
-    if final is None:
+    config_path = choose_config(config_path, bool(corpus))
+    if config_path == str(DEFAULT_CONFIG) and not quiet:
+        click.echo(f"note: no corpus given; training the embedded default ({DEFAULT_CONFIG.parent})", err=True)
+    overrides = {k: (list(v) or None) if isinstance(v, tuple) else v for k, v in flags.items()}
+    cfg = resolve_config(config_path, dict(overrides, corpus=list(corpus) or None))
+    vectors, paths = train_and_save(cfg, TerminalProgress(quiet))
+    if vectors.metrics["loss_per_epoch"][-1] is None:
         click.echo(
             "warning: no word pairs were trained: the corpus is too small for these settings "
             "(try --sample 0 or a lower --min-count)",
             err=True,
         )
-    click.echo(
-        f"trained {m['vocab_size']:,} words x {cfg.dim} dims on {m['train_words']:,} words, "
-        f"{cfg.epochs} epochs in {m['train_seconds']:.1f}s ({m['words_per_second']:,} words/s, "
-        f"engine {m['engine']}, {m['workers']} workers); final loss {'n/a' if final is None else f'{final:.4f}'}"
-    )
+    click.echo(display.train_summary(vectors.metrics, cfg.dim))
     click.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
-def _print_results(query: str, results, as_json: bool, pos, neg) -> None:
+def _echo_results(query: str, found, as_json: bool, pos, neg) -> None:
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "positive": pos,
-                    "negative": neg,
-                    "results": [{"word": w, "similarity": round(s, 6)} for w, s in results],
-                },
-                ensure_ascii=False,
-            )
-        )
-        return
-    click.echo(f"{query}:")
-    for w, s in results:
-        click.echo(f"  {w:<24} {s:.4f}")
+        rows = [{"word": w, "similarity": round(s, 6)} for w, s in found]
+        click.echo(json.dumps({"positive": pos, "negative": neg, "results": rows}, ensure_ascii=False))
+    else:
+        click.echo(display.results(query, found))
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("model", type=click.Path())
 @click.argument("words", nargs=-1)
-@click.option(
-    "-k", "--topn", default=10, show_default=True, type=click.IntRange(1), help="How many neighbours to print."
-)
+@click.option("-k", "--topn", default=10, show_default=True, type=click.IntRange(1), help="How many neighbours.")
 @click.option("-p", "--positive", multiple=True, help="A word to add (repeatable).")
 @click.option("-n", "--negative", multiple=True, help="A word to subtract (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query, for scripts.")
@@ -176,29 +128,18 @@ def similar(model, words, topn, positive, negative, as_json) -> None:
     (same as `-p king -p woman -n man`). With no words, piped input is read as
     one query per line; at a terminal an interactive prompt opens.
     """
-    from w2v_cli.query import Searcher, parse_query
-    from w2v_cli.vectors import load_vectors
+    from w2v_cli.files import load_vectors
+    from w2v_cli.query import parse_query
 
-    searcher = Searcher(load_vectors(model))
+    vectors = load_vectors(model)
     pos, neg = parse_query(" ".join(words))
     pos, neg = pos + list(positive), neg + list(negative)
     if pos or neg:
-        _print_results(" ".join(words) or _describe(pos, neg), searcher.most_similar(pos, neg, topn), as_json, pos, neg)
-        return
-    if stdin_is_tty():
-        interactive(searcher, topn)
-        return
-    failed = 0
-    for line in sys.stdin:
-        pos, neg = parse_query(line)
-        if not pos and not neg:
-            continue
-        try:
-            _print_results(line.strip(), searcher.most_similar(pos, neg, topn), as_json, pos, neg)
-        except W2VError as e:
-            click.echo(f"error: {e}", err=True)
-            failed += 1
-    if failed:
+        query = " ".join(words) or " ".join(pos + [f"- {w}" for w in neg])
+        _echo_results(query, vectors.most_similar(pos, neg, topn), as_json, pos, neg)
+    elif stdin_is_tty():
+        interactive(vectors, topn)
+    elif _answer_lines(vectors, sys.stdin, topn, as_json):
         sys.exit(1)
 
 
@@ -206,12 +147,28 @@ def stdin_is_tty() -> bool:
     return sys.stdin.isatty()
 
 
-def interactive(searcher, topn: int) -> None:
+def _answer_lines(vectors, lines, topn: int, as_json: bool) -> int:
+    """Answer one query per line; an unknown word is an `error:` line. Returns how many failed."""
+    from w2v_cli.query import parse_query
+
+    failed = 0
+    for line in lines:
+        pos, neg = parse_query(line)
+        if not pos and not neg:
+            continue
+        try:
+            _echo_results(line.strip(), vectors.most_similar(pos, neg, topn), as_json, pos, neg)
+        except W2VError as e:
+            click.echo(f"error: {e}", err=True)
+            failed += 1
+    return failed
+
+
+def interactive(vectors, topn: int) -> None:
     """A prompt like word2vec.c's `distance`: one query per line; empty line or EOF ends."""
     from w2v_cli.query import parse_query
 
-    v = searcher.vectors
-    click.echo(f"{len(v.words):,} words, {v.dim} dimensions. Type a word, several words, or `a - b + c`.")
+    click.echo(f"{len(vectors):,} words, {vectors.dim} dimensions. Type a word, several words, or `a - b + c`.")
     click.echo("An empty line or Ctrl-D exits.")
     while True:
         try:
@@ -221,15 +178,10 @@ def interactive(searcher, topn: int) -> None:
             break
         if not line.strip():
             break
-        pos, neg = parse_query(line)
         try:
-            _print_results(line.strip(), searcher.most_similar(pos, neg, topn), False, pos, neg)
+            click.echo(display.results(line.strip(), vectors.most_similar(*parse_query(line), topn)))
         except W2VError as e:
             click.echo(f"  {e}")
-
-
-def _describe(pos, neg) -> str:
-    return " ".join(pos + [f"- {w}" for w in neg])
 
 
 @main.command(context_settings={"show_default": True})
@@ -249,55 +201,28 @@ def gradcheck(seed, dim, vocab, window, negative, tol, checks, list_only) -> Non
     """
     from w2v_cli import gradcheck as gc
 
-    names = gc.available_checks()
     if list_only:
-        click.echo("\n".join(names))
+        click.echo("\n".join(gc.available_checks()))
         return
-    unknown = [c for c in checks if c not in names]
-    if unknown:
-        raise W2VError(f"unknown check '{unknown[0]}' (available: {', '.join(names)})")
     settings = gc.Settings(seed=seed, dim=dim, vocab=vocab, window=window, negative=negative, tol=tol)
     results = gc.run_checks(settings, list(checks) or None)
-    click.echo(f"{'check':<18} {'max rel error':>14}  result  worst gradient")
-    for r in results:
-        click.echo(f"{r.name:<18} {r.error:>14.3e}  {'pass' if r.passed else 'FAIL':<6}  {r.worst}")
+    click.echo("\n".join(display.gradcheck_table(results, tol)))
     failed = [r.name for r in results if not r.passed]
     if failed:
         click.echo(f"error: {len(failed)} gradient check(s) failed: {', '.join(failed)}", err=True)
         sys.exit(1)
-    click.echo(f"all {len(results)} checks passed (tol {tol:g})")
 
 
 @main.command()
 @click.argument("model", type=click.Path())
-@click.option(
-    "-a",
-    "--analogies",
-    multiple=True,
-    type=click.Path(),
-    help="Analogy file in the word2vec questions-words format; repeatable.",
-)
-@click.option(
-    "-s",
-    "--similarity",
-    multiple=True,
-    type=click.Path(),
-    help="Word-pair file: word1 word2 score per line (tab or spaces, # comments); repeatable.",
-)
-@click.option(
-    "--restrict-vocab",
-    default=30000,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Only the N most frequent words take part in analogies (as gensim).",
-)
-@click.option(
-    "--method",
-    type=click.Choice(["add", "mul"]),
-    default="add",
-    show_default=True,
-    help="Analogy scoring: 3CosAdd or 3CosMul.",
-)
+@click.option("-a", "--analogies", multiple=True, type=click.Path(),
+              help="Analogy file in the word2vec questions-words format; repeatable.")  # fmt: skip
+@click.option("-s", "--similarity", multiple=True, type=click.Path(),
+              help="Word-pair file: word1 word2 score per line (tab or spaces, # comments); repeatable.")  # fmt: skip
+@click.option("--restrict-vocab", default=30000, show_default=True, type=click.IntRange(1),
+              help="Only the N most frequent words take part in analogies (as gensim).")  # fmt: skip
+@click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
+              help="Analogy scoring: 3CosAdd or 3CosMul.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @handle_errors
 def evaluate(model, analogies, similarity, restrict_vocab, method, as_json) -> None:
@@ -308,53 +233,16 @@ def evaluate(model, analogies, similarity, restrict_vocab, method, as_json) -> N
     outside --restrict-vocab, is skipped). Similarity reports Spearman and Pearson
     correlation and how many pairs were out of vocabulary.
     """
-    from w2v_cli.evaluate import evaluate_analogies, evaluate_similarity
-    from w2v_cli.vectors import load_vectors
+    from w2v_cli.evaluate import evaluate_model
 
-    if not analogies and not similarity:
-        raise W2VError("give at least one --analogies or --similarity file")
-    vectors = load_vectors(model)
-    report = {
-        "model": str(model),
-        "analogies": [evaluate_analogies(vectors, f, restrict_vocab, method) for f in analogies],
-        "similarity": [evaluate_similarity(vectors, f) for f in similarity],
-    }
+    report = evaluate_model(model, list(analogies), list(similarity), restrict_vocab, method)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
     for a in report["analogies"]:
-        click.echo(_analogy_table(a))
+        click.echo(display.analogy_table(a))
     for r in report["similarity"]:
-        click.echo(_similarity_line(r))
-
-
-def _pct(x) -> str:
-    return "     -" if x is None else f"{100 * x:6.2f}"
-
-
-def _analogy_table(a: dict) -> str:
-    rows = [
-        f"{a['file']} (3Cos{a['method'].capitalize()}, restrict_vocab {a['restrict_vocab']})",
-        f"  {'section':<30} {'correct':>8} {'answered':>9} {'questions':>10} {'acc %':>7} {'cover %':>8}",
-    ]
-    for s in a["sections"] + [None, a["semantic"], a["syntactic"], a["total"]]:
-        if s is None:
-            rows.append("  " + "-" * 76)
-            continue
-        rows.append(
-            f"  {s['section']:<30} {s['correct']:>8} {s['answered']:>9} {s['questions']:>10} "
-            f"{_pct(s['accuracy']):>7} {_pct(s['coverage']):>8}"
-        )
-    return "\n".join(rows)
-
-
-def _similarity_line(r: dict) -> str:
-    rho = "n/a" if r["spearman"] is None else f"{r['spearman']:.4f}"
-    pr = "n/a" if r["pearson"] is None else f"{r['pearson']:.4f}"
-    return (
-        f"{r['file']}: spearman {rho}, pearson {pr}, pairs {r['used']}/{r['pairs']} "
-        f"(out of vocabulary {r['oov']}, malformed lines {r['malformed']})"
-    )
+        click.echo(display.similarity_line(r))
 
 
 @main.command()
@@ -364,7 +252,7 @@ def _similarity_line(r: dict) -> str:
     "--to",
     "to",
     type=click.Choice(["text", "bin", "native", "tsv"]),
-    help="Output format; by default from DEST's extension (.txt/.vec, .bin, .w2v, .tsv or a directory).",
+    help="Output format; by default from DEST's extension (.txt/.vec, .bin, .w2v, .tsv) or a directory.",
 )
 @handle_errors
 def convert(source, dest, to) -> None:
@@ -374,10 +262,9 @@ def convert(source, dest, to) -> None:
     or a training output directory. TSV writes vectors.tsv and metadata.tsv for the
     TensorBoard Embedding Projector.
     """
-    from w2v_cli.convert import convert as run
+    from w2v_cli.files import convert as run
 
-    paths = run(source, dest, to)
-    click.echo("wrote " + ", ".join(str(p) for p in paths))
+    click.echo("wrote " + ", ".join(str(p) for p in run(source, dest, to)))
 
 
 @main.command()
@@ -386,48 +273,18 @@ def convert(source, dest, to) -> None:
 @handle_errors
 def info(model, as_json) -> None:
     """Vocabulary size, dimension, training config and metrics of MODEL (when it carries them)."""
-    from w2v_cli.convert import model_info
+    from w2v_cli.files import model_info
 
     data = model_info(model)
-    if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-        return
-    click.echo(f"model        {data['path']}")
-    click.echo(f"vocabulary   {data['vocab_size']:,} words")
-    click.echo(f"dimension    {data['dim']}")
-    m, cfg = data.get("metrics") or {}, data.get("config") or {}
-    if m:
-        click.echo(
-            f"corpus       {m['corpus_words']:,} words in {m['corpus_files']} file(s), "
-            f"{m['train_words']:,} in the vocabulary"
-        )
-        click.echo(
-            f"training     {m['epochs']} epochs in {m['train_seconds']:.1f}s "
-            f"({m['words_per_second']:,} words/s), engine {m['engine']}, {m['workers']} workers"
-        )
-        final = (m.get("loss_per_epoch") or [None])[-1]
-        click.echo(f"final loss   {'n/a' if final is None else f'{final:.4f}'}")
-    if cfg:
-        keys = ["dim", "window", "negative", "min_count", "sample", "lr", "min_lr", "epochs", "loss", "seed"]
-        click.echo("config       " + " ".join(f"{k}={cfg[k]}" for k in keys if k in cfg))
-        click.echo(f"corpus files {', '.join(cfg.get('corpus', []))}")
-    if data.get("converted_from"):
-        click.echo(f"converted    from {data['converted_from']}")
-    if not m and not cfg:
-        click.echo("(no training metadata)")
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else "\n".join(display.info_lines(data)))
 
 
 @main.command()
 @click.argument("model", type=click.Path())
 @click.argument("words", nargs=-1)
 @click.option("-o", "--output", required=True, type=click.Path(), help="PNG file to write.")
-@click.option(
-    "--neighbours",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Also plot each word's N nearest neighbours, in a lighter colour.",
-)
+@click.option("--neighbours", default=0, show_default=True, type=click.IntRange(0),
+              help="Also plot each word's N nearest neighbours, in a lighter colour.")  # fmt: skip
 @click.option("--loss", is_flag=True, help="Plot the training loss curve of the run in MODEL (an output directory).")
 @handle_errors
 def plot(model, words, output, neighbours, loss) -> None:
@@ -440,24 +297,7 @@ def plot(model, words, output, neighbours, loss) -> None:
     """
     from w2v_cli import plot as plots
 
-    if loss:
-        path = plots.plot_loss(_run_metrics(Path(model)), Path(output))
-    else:
-        if not words:
-            raise W2VError("give the words to plot, or --loss for the training curve")
-        from w2v_cli.vectors import load_vectors
-
-        path = plots.plot_words(load_vectors(model), list(words), Path(output), neighbours)
+    path = (
+        plots.plot_run_loss(model, output) if loss else plots.plot_model_words(model, list(words), output, neighbours)
+    )
     click.echo(f"wrote {path}")
-
-
-def _run_metrics(path: Path) -> dict:
-    """metrics.json of an output directory (or beside a model.w2v)."""
-    folder = path if path.is_dir() else path.parent
-    f = folder / "metrics.json"
-    if not f.is_file():
-        raise W2VError(f"{folder} holds no metrics.json (pass a training output directory)")
-    try:
-        return json.loads(f.read_text())
-    except ValueError as e:
-        raise W2VError(f"{f}: not valid JSON ({e})") from None

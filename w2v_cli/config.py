@@ -23,57 +23,74 @@ import yaml
 
 from w2v_cli.errors import W2VError
 
+DEFAULT_CONFIG = Path(__file__).parent / "default" / "config.yaml"  # the embedded default run
 LOSSES = ("neg", "softmax")
 ENGINES = ("auto", "c", "numpy")
 
 
+def setting(
+    default: Any,
+    help: str,
+    *,
+    low: float | None = None,
+    strict: bool = False,
+    choices: tuple[str, ...] | None = None,
+    kind: type | None = None,
+    shown: str | None = None,
+    short: str | None = None,
+    path: bool = False,
+) -> Any:
+    """A `TrainConfig` field with what the CLI, the validation and the docs need to know of it.
+
+    `help` says what the setting does and why the default is what it is; `low`
+    (with `strict`, exclusive) bounds numbers; `choices` lists the allowed
+    strings; `kind` is the value type where the default does not show it;
+    `shown` replaces the default in --help; `short` is a one-letter flag;
+    `path` marks a file or directory (every list setting is a list of paths).
+    Example: `dim: int = setting(100, "Vector dimension.", low=1)`.
+    """
+    meta = {"help": help, "low": low, "strict": strict, "choices": choices, "shown": shown, "short": short}
+    meta["path"] = path or isinstance(default, list)
+    meta["kind"] = kind or (str if isinstance(default, list) else type(default))
+    if isinstance(default, list):
+        return field(default_factory=list, metadata={**meta, "multiple": True})
+    return field(default=default, metadata={**meta, "multiple": False})
+
+
 @dataclass
 class TrainConfig:
-    """Every setting of a training run. Each default carries its reason."""
+    """Every setting of a training run; each help text says why its default is what it is."""
 
-    # Text files or directories; .gz/.bz2/.xz are read transparently.
-    corpus: list[str] = field(default_factory=list)
-    # Where vectors, the native model, config.yaml and metrics.json go.
-    output: str = "out"
-    # 100 dimensions: word2vec.c and gensim's default, good up to ~100M words.
-    dim: int = 100
-    # Max distance between center and context; each position draws 1..window.
-    window: int = 5
-    # Negative samples per center word (word2vec.c default 5).
-    negative: int = 5
-    # Words seen fewer times are dropped: rare words get poor vectors anyway.
-    min_count: int = 5
-    # Keep at most this many most frequent words; 0 means no limit.
-    max_vocab: int = 0
-    # Subsampling threshold t of frequent words; 0 disables subsampling.
-    sample: float = 1e-3
-    # Starting learning rate: word2vec.c's skip-gram default.
-    lr: float = 0.025
-    # Final learning rate of the linear decay; null means lr * 1e-4 (word2vec.c).
-    min_lr: float | None = None
-    # Passes over the corpus: gensim's default; more helps small corpora.
-    epochs: int = 5
-    # Training workers; 0 means one per CPU core. 1 is bit-reproducible. Threads for the
-    # C engine; forked processes for the numpy engine on Linux (its threads share one GIL).
-    workers: int = 0
-    # Seed of the one numpy Generator that every random draw comes from.
-    seed: int = 1
-    # "neg" (negative sampling, fast) or "softmax" (exact, O(V) per pair).
-    loss: str = "neg"
-    # Exponent of the unigram noise distribution (word2vec's 0.75).
-    noise_exponent: float = 0.75
-    # Lines longer than this many words are split, as word2vec.c and gensim do.
-    max_sentence: int = 10_000
-    # "auto" picks the compiled C kernel when it was built at install, else numpy.
-    engine: str = "auto"
-    # Centers per numpy-engine step: GEMM-sized work; staleness is bounded per row (engine_numpy).
-    batch_words: int = 1024
-    # Analogy files (questions-words format) scored after every epoch.
-    eval_analogies: list[str] = field(default_factory=list)
-    # Word-pair similarity files (word1 word2 score) scored after every epoch.
-    eval_similarity: list[str] = field(default_factory=list)
-    # Only this many most frequent words take part in analogy questions (gensim's 30000).
-    eval_restrict_vocab: int = 30000
+    corpus: list[str] = setting([], "Text files or directories; .gz, .bz2 and .xz are read transparently.")
+    output: str = setting("out", "Output directory for the vectors, model.w2v, config.yaml and metrics.json.",
+                          short="-o", path=True)  # fmt: skip
+    dim: int = setting(100, "Vector dimension (word2vec.c's and gensim's default; good up to ~100M words).", low=1)
+    window: int = setting(5, "Largest distance between center and context; each position draws 1..window.", low=1)
+    negative: int = setting(5, "Negative samples per center word (word2vec.c's default).", low=0)
+    min_count: int = setting(5, "Drop words seen fewer times: rare words get poor vectors anyway.", low=1)
+    max_vocab: int = setting(0, "Keep only the N most frequent words; 0 keeps all.", low=0)
+    sample: float = setting(1e-3, "Subsampling threshold for frequent words (word2vec.c's); 0 turns it off.", low=0)
+    lr: float = setting(0.025, "Starting learning rate (word2vec.c's skip-gram default).", low=0, strict=True)
+    min_lr: float | None = setting(None, "Final learning rate of the linear decay (word2vec.c's lr * 1e-4).", low=0,
+                                   kind=float, shown="lr * 1e-4")  # fmt: skip
+    epochs: int = setting(5, "Passes over the corpus (gensim's default; small corpora want more).", low=1)
+    workers: int = setting(0, "Training workers, 0 = one per core; 1 is bit-reproducible. Threads, or forked "
+                           "processes for the numpy engine on Linux.", low=0)  # fmt: skip
+    seed: int = setting(1, "Seed of the one random generator every draw comes from.", low=0)
+    loss: str = setting("neg", "Negative sampling (fast), or exact softmax (O(vocabulary) per pair).", choices=LOSSES)
+    noise_exponent: float = setting(0.75, "Exponent of the unigram noise distribution (word2vec's 0.75).", low=0)
+    max_sentence: int = setting(10_000, "Lines longer than this many words are split (as word2vec.c and gensim).",
+                                low=2)  # fmt: skip
+    engine: str = setting("auto", "Update kernel: compiled C or vectorised numpy; auto picks C when it was built "
+                          "at install.", choices=ENGINES)  # fmt: skip
+    batch_words: int = setting(1024, "Centers per numpy-engine step: big enough for fast matrix products, small "
+                               "enough to stay close to sequential SGD.", low=16)  # fmt: skip
+    eval_analogies: list[str] = setting([], "Analogy file (questions-words format) scored after every epoch; "
+                                        "repeatable.")  # fmt: skip
+    eval_similarity: list[str] = setting([], "Word-pair file (word1 word2 score) scored after every epoch; "
+                                         "repeatable.")  # fmt: skip
+    eval_restrict_vocab: int = setting(30000, "Only this many most frequent words take part in analogies "
+                                       "(gensim's 30000).", low=1)  # fmt: skip
 
     @property
     def final_lr(self) -> float:
@@ -84,63 +101,43 @@ class TrainConfig:
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
-def _check_int(key: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise W2VError(f"config key '{key}' must be an integer, got {value!r}")
-    if value < low:
-        raise W2VError(f"config key '{key}' must be >= {low}, got {value}")
-
-
-def _check_number(key: str, value: Any, low: float, strict: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise W2VError(f"config key '{key}' must be a number, got {value!r}")
-    if value != value or (value <= low if strict else value < low):
-        op = ">" if strict else ">="
-        raise W2VError(f"config key '{key}' must be {op} {low}, got {value}")
-
-
-def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise W2VError(f"config key '{key}' must be one of {', '.join(allowed)}, got {value!r}")
+def _check_value(key: str, value: Any, meta: dict) -> None:
+    """One setting against its metadata: type, bound, choices."""
+    kind, low, strict = meta["kind"], meta["low"], meta["strict"]
+    if meta["choices"] is not None:
+        if value not in meta["choices"]:
+            raise W2VError(f"config key '{key}' must be one of {', '.join(meta['choices'])}, got {value!r}")
+        return
+    if kind is str:
+        if not isinstance(value, str) or not value:
+            raise W2VError(f"config key '{key}' must be a {'path' if meta['multiple'] else 'non-empty string'}")
+        return
+    if isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float)):
+        raise W2VError(f"config key '{key}' must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+    if low is not None and (value != value or (value <= low if strict else value < low)):
+        raise W2VError(f"config key '{key}' must be {'>' if strict else '>='} {low:g}, got {value}")
 
 
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Raise `W2VError` naming the first invalid setting; return `cfg` if all are valid."""
-    for key, low in [
-        ("dim", 1),
-        ("window", 1),
-        ("min_count", 1),
-        ("max_vocab", 0),
-        ("epochs", 1),
-        ("workers", 0),
-        ("max_sentence", 2),
-        ("batch_words", 16),
-        ("seed", 0),
-    ]:
-        _check_int(key, getattr(cfg, key), low)
-    _check_int("negative", cfg.negative, 1 if cfg.loss == "neg" else 0)
-    _check_number("sample", cfg.sample, 0.0, strict=False)
-    _check_number("lr", cfg.lr, 0.0, strict=True)
-    _check_number("noise_exponent", cfg.noise_exponent, 0.0, strict=False)
-    if cfg.min_lr is not None:
-        _check_number("min_lr", cfg.min_lr, 0.0, strict=False)
-        if cfg.min_lr > cfg.lr:
-            raise W2VError(f"config key 'min_lr' must be <= lr ({cfg.lr}), got {cfg.min_lr}")
-    _check_choice("loss", cfg.loss, LOSSES)
-    _check_choice("engine", cfg.engine, ENGINES)
-    if not isinstance(cfg.output, str) or not cfg.output:
-        raise W2VError(f"config key 'output' must be a directory path, got {cfg.output!r}")
-    for key in ("corpus", "eval_analogies", "eval_similarity"):
+    for key, f in FIELDS.items():
         value = getattr(cfg, key)
-        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-            raise W2VError(f"config key '{key}' must be a path or a list of paths")
+        if f.metadata["multiple"]:
+            if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+                raise W2VError(f"config key '{key}' must be a path or a list of paths")
+        elif value is not None or f.default is not None:
+            _check_value(key, value, f.metadata)
+    if cfg.loss == "neg" and cfg.negative < 1:
+        raise W2VError(f"config key 'negative' must be >= 1 with loss 'neg', got {cfg.negative}")
+    if cfg.min_lr is not None and cfg.min_lr > cfg.lr:
+        raise W2VError(f"config key 'min_lr' must be <= lr ({cfg.lr}), got {cfg.min_lr}")
     return cfg
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     """Read a YAML config file into a dict of known keys, paths made absolute.
 
-    Example: `load_yaml("configs/default.yaml")["corpus"]` -> `["/abs/data/default.txt"]`.
+    Example: `load_yaml(DEFAULT_CONFIG)["corpus"]` -> `[".../w2v_cli/default/default.txt"]`.
     """
     path = Path(path)
     try:
@@ -178,6 +175,13 @@ def _resolve_paths(key: str, value: Any, base: Path) -> Any:
     return value
 
 
+def choose_config(yaml_path: str | None, has_corpus: bool) -> str | None:
+    """The YAML file to read: the one given, else the embedded default when no corpus is given either."""
+    if yaml_path or has_corpus:
+        return yaml_path
+    return str(DEFAULT_CONFIG)
+
+
 def resolve_config(yaml_path: str | None, overrides: dict[str, Any]) -> TrainConfig:
     """Built-in defaults, then the YAML file, then `overrides` (None values ignored)."""
     values: dict[str, Any] = load_yaml(yaml_path) if yaml_path else {}
@@ -194,8 +198,3 @@ def to_dict(cfg: TrainConfig) -> dict[str, Any]:
     data = dataclasses.asdict(cfg)
     data["min_lr"] = cfg.final_lr
     return data
-
-
-def dump_yaml(cfg: TrainConfig) -> str:
-    """The resolved config as YAML text, loadable again by `load_yaml`."""
-    return yaml.safe_dump(to_dict(cfg), sort_keys=False)

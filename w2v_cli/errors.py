@@ -1,7 +1,7 @@
 """The one exception type that means "the user's input is wrong".
 
-The CLI turns a `W2VError` into a one-line message and exit code 2; anything
-else is a bug and keeps its traceback.
+The CLI turns a `W2VError` into a one-line `error: ...` message and exit
+status 1; anything else is a bug and keeps its traceback.
 """
 
 

@@ -5,9 +5,10 @@ tests every loss, because every loss is a pure function returning
 `(loss, gradients)`. Each named check returns (label, analytic, numeric) triples
 and passes when the worst relative error, ||a - n|| / (||a|| + ||n||), is below
 the tolerance. Beyond the reference functions of `losses.py`, the checks cover
-the batched code the trainer runs (`engine_numpy`) and, when it is
-installed, one update of the compiled C kernel (`engine_c`): both must equal
-the reference gradients, so a fast path cannot quietly compute something else.
+the batched code the numpy engine runs (`engines.numpy_math`) and, when it
+is installed, one update of the compiled C kernel
+(`reference.kernel_step_delta`): both must equal the reference gradients, so a
+fast path cannot quietly compute something else.
 
 Example: `run_checks(Settings(), ["sigmoid"])[0].passed` -> True.
 """
@@ -19,7 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from w2v_cli import engine_numpy, losses
+from w2v_cli import losses
+from w2v_cli.engines import numpy_math
+from w2v_cli.errors import W2VError
+from w2v_cli.reference import kernel_step_delta, random_batch, reference_batch
 
 Triple = tuple[str, np.ndarray, np.ndarray]
 
@@ -141,47 +145,12 @@ def check_skipgram(s: Settings, rng: np.random.Generator, loss: str) -> list[Tri
     return [("dJ/dW", g_W, n_W), ("dJ/dU", g_U, n_U)]
 
 
-def random_batch(s: Settings, rng: np.random.Generator, n: int = 12, loss: str = "neg") -> engine_numpy.Batch:
-    """A small batch with two sentences, context-only margins and (for neg) repeated negatives."""
-    tokens = rng.integers(0, s.vocab, n)
-    tokens[1] = tokens[0]  # a word twice in the batch: its updates must add up
-    sentence = (np.arange(n) >= n // 2 + 1).astype(np.int64)
-    radius = rng.integers(1, s.window + 1, n)
-    centers = np.ones(n, bool)
-    centers[[0, -1]] = False
-    negatives = rng.integers(0, s.vocab, (n, s.negative)) if loss == "neg" else None
-    if negatives is not None:
-        negatives[:, 0] = negatives[:, 1]
-    return engine_numpy.Batch(tokens, sentence, radius, centers, negatives)
-
-
-def reference_batch(W, U, batch: engine_numpy.Batch, window: int, loss: str):
-    """The batch loss and gradients summed from `losses.py`, one (center, context) pair at a time.
-
-    Negative sampling: context j's input vector scores center i against neg_i,
-    i.e. `losses.skipgram(t_j, [t_i], W, U, negatives=[neg_i])`. Softmax: the
-    center's input vector predicts the context, `losses.skipgram(t_i, [t_j], W, U, softmax)`.
-    """
-    from w2v_cli.sampling import window_pairs
-
-    cs, os_ = window_pairs(batch.sentence, np.minimum(batch.radius, window), batch.centers)
-    total, g_W, g_U = 0.0, np.zeros_like(W), np.zeros_like(U)
-    for i, j in zip(cs.tolist(), os_.tolist()):
-        c, o = int(batch.tokens[i]), int(batch.tokens[j])
-        if loss == "softmax":
-            l, gw, gu = losses.skipgram(c, [o], W, U, losses.softmax_loss_and_gradient)
-        else:
-            l, gw, gu = losses.skipgram(o, [c], W, U, losses.neg_sampling_loss_and_gradient, [batch.negatives[i]])
-        total, g_W, g_U = total + l, g_W + gw, g_U + gu
-    return total, g_W, g_U
-
-
 def check_batch(s: Settings, rng: np.random.Generator, loss: str) -> list[Triple]:
     W, U = _problem(s, rng)
     batch = random_batch(s, rng, loss=loss)
 
     def f(W_, U_):
-        return engine_numpy.batch_loss_and_grads(W_, U_, batch, s.window, loss)
+        return numpy_math.batch_loss_and_grads(W_, U_, batch, s.window, loss)
 
     value, _, g_W, g_U = f(W, U)
     n_W = numerical_gradient(lambda M: f(M, U)[0], W.copy(), s.step)
@@ -198,8 +167,6 @@ def check_batch(s: Settings, rng: np.random.Generator, loss: str) -> list[Triple
 
 def check_kernel(s: Settings, rng: np.random.Generator) -> list[Triple]:
     """One step of the compiled kernel equals -lr times the reference gradient."""
-    from w2v_cli.engine_c import kernel_step_delta
-
     W, U = _problem(s, rng)
     batch = random_batch(s, rng, loss="neg")
     lr = 0.01
@@ -227,15 +194,19 @@ CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
 
 def available_checks() -> list[str]:
     """Names of the checks this installation can run (kernel-neg needs the compiled kernel)."""
-    from w2v_cli import ckernel
+    from w2v_cli import native
 
-    return [n for n in CHECKS if n != "kernel-neg" or ckernel.available()]
+    return [n for n in CHECKS if n != "kernel-neg" or native.available()]
 
 
 def run_checks(s: Settings, names: list[str] | None = None) -> list[Result]:
     """Run the named checks (all available by default), each with its own seeded Generator."""
+    known = available_checks()
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise W2VError(f"unknown check '{unknown[0]}' (available: {', '.join(known)})")
     results = []
-    for name in names or available_checks():
+    for name in names or known:
         rng = np.random.default_rng([s.seed, list(CHECKS).index(name)])
         triples = CHECKS[name](s, rng)
         errors = [(relative_error(np.asarray(a, float), np.asarray(n, float)), label) for label, a, n in triples]

@@ -8,19 +8,19 @@
   the run recorded them.
 
 matplotlib is the `[plot]` extra; without it these raise a `W2VError` that says
-how to install it. PNGs are written to a temporary name and renamed.
+how to install it. PNGs are written atomically (`formats.atomic_dir`).
 """
 
 from __future__ import annotations
 
-import io
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from w2v_cli.errors import W2VError
-from w2v_cli.query import Searcher
+from w2v_cli.formats import atomic_dir
 from w2v_cli.vectors import Vectors
 
 
@@ -48,20 +48,43 @@ def pca_2d(X: np.ndarray) -> np.ndarray:
 
 
 def save_png(fig, out: Path) -> Path:
-    """Render `fig` to PNG bytes, then write them atomically to `out`."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    """Render `fig` as PNG to `out`, atomically (temporary name, fsync, rename)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, out)
+    with atomic_dir(out.parent) as open_tmp:
+        fig.savefig(open_tmp(out.name), format="png", dpi=120, bbox_inches="tight")
     return out
+
+
+def run_metrics(path: Path) -> dict:
+    """metrics.json of an output directory (or of the one holding a model.w2v)."""
+    folder = path if path.is_dir() else path.parent
+    f = folder / "metrics.json"
+    if not f.is_file():
+        raise W2VError(f"{folder} holds no metrics.json (pass a training output directory)")
+    try:
+        return json.loads(f.read_text())
+    except ValueError as e:
+        raise W2VError(f"{f}: not valid JSON ({e})") from None
+
+
+def plot_run_loss(run: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """The loss curve of the training run in directory `run`, as a PNG."""
+    return plot_loss(run_metrics(Path(run)), Path(out))
+
+
+def plot_model_words(model: str | os.PathLike, words: list[str], out: str | os.PathLike, neighbours: int = 0) -> Path:
+    """`words` of the vectors in `model` (any format), and their neighbours, as a PNG."""
+    from w2v_cli.files import load_vectors
+
+    if not words:
+        raise W2VError("give the words to plot, or --loss for the training curve")
+    return plot_words(load_vectors(model), words, Path(out), neighbours)
 
 
 def plot_words(vectors: Vectors, words: list[str], out: Path, neighbours: int = 0) -> Path:
     """Scatter of `words` (and their nearest neighbours) in 2-D, labelled."""
     plt = pyplot()
-    searcher = Searcher(vectors)
+    searcher = vectors.searcher
     ids = searcher.lookup(words)
     extra: list[int] = []
     for w in words if neighbours else []:

@@ -11,10 +11,14 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from w2v_cli.errors import W2VError
-from w2v_cli.vectors import Vectors
+
+if TYPE_CHECKING:
+    from w2v_cli.vectors import Vectors
 
 
 def parse_query(line: str) -> tuple[list[str], list[str]]:
@@ -47,6 +51,7 @@ class Searcher:
     def __init__(self, vectors: Vectors) -> None:
         self.vectors = vectors
         self._unit: np.ndarray | None = None
+        self._folded: dict[str, str] | None = None
 
     @property
     def unit(self) -> np.ndarray:  # (V, d) float32, rows of norm 1 (or 0)
@@ -55,13 +60,22 @@ class Searcher:
         return self._unit
 
     def lookup(self, words: list[str]) -> list[int]:
-        """Ids of `words`; a `W2VError` naming every unknown one."""
+        """Ids of `words`; a `W2VError` naming every unknown one, with a hint where only the case differs."""
         index = self.vectors.index
         unknown = [w for w in words if w not in index]
         if unknown:
-            hints = [f"'{w}'" + (f" (did you mean '{w.lower()}'?)" if w.lower() in index else "") for w in unknown]
+            hints = [f"'{w}'" + self._case_hint(w) for w in unknown]
             raise W2VError(f"unknown word{'s' if len(unknown) > 1 else ''}: {', '.join(hints)}")
         return [index[w] for w in words]
+
+    def _case_hint(self, word: str) -> str:
+        """` (did you mean 'Jesus'?)` for 'jesus' when the model has 'Jesus' (the most frequent such word)."""
+        if self._folded is None:
+            self._folded = {}
+            for w in self.vectors.words:  # words come most frequent first
+                self._folded.setdefault(w.casefold(), w)
+        match = self._folded.get(word.casefold())
+        return f" (did you mean '{match}'?)" if match else ""
 
     def most_similar(
         self, positive: list[str], negative: list[str] | None = None, k: int = 10

@@ -91,32 +91,3 @@ def split_sentences(segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def draw_radii(rng: np.random.Generator, n: int, window: int) -> np.ndarray:
     """Each position's dynamic window radius, uniform on 1..window."""
     return rng.integers(1, window + 1, n, dtype=np.int32)
-
-
-def window_pairs(
-    sentence: np.ndarray, radius: np.ndarray, centers: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """All (center, context) position pairs: |i-j| <= radius[i], same sentence, i != j.
-
-    `centers` (bool mask) limits which positions act as centers. The reference
-    for what the engines train on.
-    Example: sentence [0,0,0], radius [1,1,1] -> centers [0,1,1,2], contexts [1,0,2,1].
-    """
-    n = sentence.size
-    window = int(radius.max()) if n else 0
-    cs, os_ = [], []
-    for off in range(-window, window + 1):
-        if off == 0:
-            continue
-        i = np.arange(max(0, -off), min(n, n - off))
-        j = i + off
-        ok = (abs(off) <= radius[i]) & (sentence[i] == sentence[j])
-        if centers is not None:
-            ok &= centers[i]
-        cs.append(i[ok])
-        os_.append(j[ok])
-    if not cs:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    c, o = np.concatenate(cs), np.concatenate(os_)
-    order = np.lexsort((o, c))
-    return c[order], o[order]

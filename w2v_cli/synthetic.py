@@ -9,8 +9,8 @@ words "she"; singulars meet "a", plurals "many"), so that, in vector space,
 paris - france + germany lands near berlin. Filler words drawn from a Zipf
 law make the frequency profile look like real text.
 
-`python -m w2v_cli.synthetic data` rewrites data/default.txt and
-data/default-analogies.txt; the output depends only on the seed.
+`python -m w2v_cli.synthetic` rewrites w2v_cli/default/default.txt and
+w2v_cli/default/analogies.txt; the output depends only on the seed.
 Left out: grammar. Sentences are bags of words in random order.
 """
 
@@ -133,14 +133,14 @@ def analogies() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="Write the embedded default corpus and its analogy set.")
-    ap.add_argument("outdir", nargs="?", default="data")
+    ap.add_argument("outdir", nargs="?", default=str(Path(__file__).parent / "default"))
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--sentences", type=int, default=40_000)
     args = ap.parse_args()
     out = Path(args.outdir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "default.txt").write_text(generate(args.sentences, args.seed), encoding="utf-8")
-    (out / "default-analogies.txt").write_text(analogies(), encoding="utf-8")
+    (out / "analogies.txt").write_text(analogies(), encoding="utf-8")
 
 
 if __name__ == "__main__":

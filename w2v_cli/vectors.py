@@ -1,25 +1,20 @@
-"""Vector files: word2vec text and binary formats, the native format, atomic saving.
+"""Word vectors with their vocabulary: what training returns, what `w2v_cli.load` gives back.
 
-- word2vec text: header `V d`, then `word v1 ... vd` per line (what gensim's
-  `KeyedVectors.load_word2vec_format` reads). Headerless GloVe-style text is read too.
-- word2vec binary: header `V d\\n`, then per word `word<space>` and d little-endian
-  float32 (a newline after each vector, as word2vec.c writes; optional on read).
-- native (`model.w2v`): `W2VMODEL`, a little-endian u64 header length, a JSON
-  header (words, counts, shapes, config, metrics), then W and C as float32,
-  each 64-byte aligned, so loading is a memory map.
+A `Vectors` holds the words, their input vectors (the embeddings, (V, d)), and,
+when the source has them, their corpus counts, the output vectors C (V, d) and
+the run's config and metrics. It answers the queries people run on
+embeddings: a word's vector, nearest neighbours by cosine similarity, and
+analogies (3CosAdd, as `w2v similar` and gensim's `most_similar`).
 
-Every save writes temporary files in the output directory and renames them into
-place only when all are written: a failed run never leaves a half-written file
-or damages an earlier run's output.
+Example:
+    >>> v = Vectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    >>> v["b"].tolist()
+    [0.0, 1.0, 0.0]
 """
 
 from __future__ import annotations
 
-import json
 import os
-import struct
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,289 +22,64 @@ from typing import Any
 
 import numpy as np
 
-from w2v_cli.errors import W2VError
-
-MAGIC = b"W2VMODEL"
-NATIVE_NAME = "model.w2v"
-ALIGN = 64
+from w2v_cli.query import Searcher
 
 
 @dataclass
 class Vectors:
-    """Word vectors for queries: `matrix[i]` (d,) is the vector of `words[i]`."""
+    """Word vectors: `matrix[i]` (d,) is the vector of `words[i]`."""
 
     words: list[str]
-    matrix: np.ndarray  # (V, d)
-    counts: np.ndarray | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    matrix: np.ndarray  # (V, d) input vectors W
+    counts: np.ndarray | None = None  # (V,) corpus counts
+    meta: dict[str, Any] = field(default_factory=dict)  # "config", "metrics", "converted_from"
+    output: np.ndarray | None = None  # (V, d) output vectors C
 
     @cached_property
     def index(self) -> dict[str, int]:
+        """Word -> row."""
         return {w: i for i, w in enumerate(self.words)}
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return Searcher(self)
 
     @property
     def dim(self) -> int:
         return int(self.matrix.shape[1])
 
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The training run's metrics (empty for vectors that were not trained by w2v)."""
+        return self.meta.get("metrics") or {}
 
-# ---------------------------------------------------------------- writing
+    def __len__(self) -> int:
+        return len(self.words)
 
+    def __contains__(self, word: object) -> bool:
+        return word in self.index
 
-CHUNK = 1024  # rows formatted at a time: 100-d rows as Python floats take about 3 MiB
+    def __getitem__(self, word: str) -> np.ndarray:
+        return self.vector(word)
 
+    def vector(self, word: str) -> np.ndarray:
+        """The (d,) input vector of `word`; a W2VError (with a case hint) if it is unknown."""
+        return np.asarray(self.matrix[self.searcher.lookup([word])[0]])
 
-def write_text(f, words: list[str], M: np.ndarray) -> None:
-    """word2vec text format to the binary file object `f` (UTF-8, 7 significant digits)."""
-    check_words(words)
-    f.write(f"{len(words)} {M.shape[1]}\n".encode())
-    fmt = "%s" + " %.7g" * M.shape[1] + "\n"
-    for start in range(0, len(words), CHUNK):
-        rows = M[start : start + CHUNK].tolist()
-        chunk = "".join(fmt % (w, *r) for w, r in zip(words[start : start + CHUNK], rows))
-        f.write(chunk.encode("utf-8"))
+    def most_similar(
+        self, positive: str | list[str], negative: str | list[str] | None = None, k: int = 10
+    ) -> list[tuple[str, float]]:
+        """The k words closest to sum(positive) - sum(negative) by cosine, query words left out."""
+        pos = [positive] if isinstance(positive, str) else list(positive)
+        neg = [negative] if isinstance(negative, str) else list(negative or [])
+        return self.searcher.most_similar(pos, neg, k)
 
+    def analogy(self, a: str, b: str, c: str, k: int = 10) -> list[tuple[str, float]]:
+        """a is to b as c is to ...: the words closest to b - a + c. `analogy("man", "king", "woman")`."""
+        return self.most_similar([b, c], [a], k)
 
-def write_binary(f, words: list[str], M: np.ndarray) -> None:
-    """word2vec binary format to the binary file object `f`."""
-    check_words(words)
-    f.write(f"{len(words)} {M.shape[1]}\n".encode())
-    data = np.ascontiguousarray(M, dtype="<f4")
-    for start in range(0, len(words), CHUNK):
-        part = data[start : start + CHUNK]
-        f.write(
-            b"".join(
-                w.encode("utf-8") + b" " + row.tobytes() + b"\n" for w, row in zip(words[start : start + CHUNK], part)
-            )
-        )
+    def save(self, path: str | os.PathLike, to: str | None = None) -> list[Path]:
+        """Write the vectors to `path` in the format its extension (or `to`: text, bin, native, tsv) names."""
+        from w2v_cli.files import save_vectors
 
-
-def check_words(words: list[str]) -> None:
-    """word2vec formats cannot hold a word with whitespace in it."""
-    bad = next((w for w in words if not w or any(c.isspace() for c in w)), None)
-    if bad is not None:
-        raise W2VError(f"word {bad!r} is empty or contains whitespace; word2vec formats cannot hold it")
-
-
-def _align(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
-
-
-def write_native(f, words, counts, W: np.ndarray, C: np.ndarray | None, meta: dict) -> None:
-    """Native format: magic, header length, JSON header, aligned float32 W and C."""
-    V, d = W.shape
-    header = dict(
-        meta,
-        format="w2v-native",
-        version=1,
-        vocab_size=V,
-        dim=d,
-        dtype="<f4",
-        words=list(words),
-        counts=None if counts is None else [int(c) for c in counts],
-        has_output=C is not None,
-    )
-    blob = json.dumps(header, ensure_ascii=False).encode("utf-8")
-    f.write(MAGIC + struct.pack("<Q", len(blob)) + blob)
-    f.write(b"\0" * (_align(16 + len(blob)) - 16 - len(blob)))
-    for M in [W] + ([C] if C is not None else []):
-        data = np.ascontiguousarray(M, dtype="<f4")
-        f.write(memoryview(data).cast("B"))  # no copy of the matrix
-        f.write(b"\0" * (_align(data.nbytes) - data.nbytes))
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextmanager
-def atomic_dir(outdir: Path):
-    """Yield `open_tmp(name)`; on success rename every file into place, else delete them.
-
-    Example: `with atomic_dir(p) as open_tmp: open_tmp("a.txt").write(b"x")`.
-    """
-    staged: list[tuple[str, Path]] = []
-    handles = []
-
-    def open_tmp(name: str):
-        fd, tmp = tempfile.mkstemp(dir=outdir, prefix=f".{name}.", suffix=".tmp")
-        os.chmod(tmp, 0o666 & ~_umask())
-        staged.append((tmp, outdir / name))
-        handles.append(os.fdopen(fd, "wb"))
-        return handles[-1]
-
-    try:
-        yield open_tmp
-        for h in handles:
-            h.flush()
-            os.fsync(h.fileno())
-            h.close()
-        for tmp, final in staged:
-            os.replace(tmp, final)
-    except BaseException:
-        for h in handles:
-            h.close()
-        for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_model(outdir: Path, words, counts, W, C, config: dict, metrics: dict) -> list[Path]:
-    """Write vectors.txt, vectors.bin, model.w2v, config.yaml and metrics.json atomically."""
-    import yaml  # only saving needs it; queries start faster without
-
-    names = ["vectors.txt", "vectors.bin", NATIVE_NAME, "config.yaml", "metrics.json"]
-    try:
-        with atomic_dir(outdir) as open_tmp:
-            write_text(open_tmp(names[0]), words, W)
-            write_binary(open_tmp(names[1]), words, W)
-            write_native(open_tmp(names[2]), words, counts, W, C, {"config": config, "metrics": metrics})
-            open_tmp(names[3]).write(yaml.safe_dump(config, sort_keys=False).encode())
-            open_tmp(names[4]).write(json.dumps(metrics, indent=2).encode() + b"\n")
-    except OSError as e:
-        raise W2VError(f"cannot write output in {outdir}: {e.strerror or e}") from None
-    return [outdir / n for n in names]
-
-
-# ---------------------------------------------------------------- reading
-
-
-def read_native(path: Path, mmap: bool = True) -> tuple[Vectors, np.ndarray | None]:
-    """Load a native file; returns (vectors with W, C or None). Memory-mapped by default."""
-    with open(path, "rb") as f:
-        head = f.read(16)
-        if len(head) < 16 or head[:8] != MAGIC:
-            raise W2VError(f"{path} is not a w2v native model file")
-        (n,) = struct.unpack("<Q", head[8:])
-        try:
-            header = json.loads(f.read(n).decode("utf-8"))
-            V, d = int(header["vocab_size"]), int(header["dim"])
-        except (ValueError, KeyError, TypeError):
-            raise W2VError(f"{path}: damaged native model header") from None
-    start = _align(16 + n)
-    mats = []
-    for i in range(2 if header.get("has_output") else 1):
-        offset = start + i * _align(V * d * 4)
-        if offset + V * d * 4 > path.stat().st_size:
-            raise W2VError(f"{path}: truncated native model file")
-        if mmap:
-            mats.append(np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=(V, d)))
-        else:
-            mats.append(np.fromfile(path, dtype="<f4", count=V * d, offset=offset).reshape(V, d))
-    counts = np.array(header["counts"], np.int64) if header.get("counts") else None
-    meta = {k: header[k] for k in ("config", "metrics", "converted_from") if k in header}
-    return Vectors(header["words"], mats[0], counts, meta), (mats[1] if len(mats) > 1 else None)
-
-
-def _parse_header(line: bytes, path: Path) -> tuple[int, int] | None:
-    parts = line.split()
-    if len(parts) == 2 and all(p.isdigit() for p in parts):
-        V, d = int(parts[0]), int(parts[1])
-        if d <= 0:
-            raise W2VError(f"{path}: header says dimension {d}")
-        return V, d
-    return None
-
-
-def read_text(path: Path) -> Vectors:
-    """word2vec text format (or headerless GloVe text); undecodable bytes are replaced."""
-    words: list[str] = []
-    chunks: list[np.ndarray] = []
-    with open(path, "rb") as f:
-        first = f.readline()
-        header = _parse_header(first, path)
-        lines = [] if header else [first]
-        d = header[1] if header else len(first.rstrip().split(b" ")) - 1
-        if d <= 0:
-            raise W2VError(f"{path} is not a word2vec text file (no vectors on the first line)")
-        lineno = 1 if header else 0
-        while True:
-            lines += f.readlines(1 << 22)
-            if not lines:
-                break
-            chunks.append(_parse_text_lines(lines, d, words, path, lineno))
-            lineno += len(lines)
-            lines = []
-    if header and header[0] != len(words):
-        raise W2VError(f"{path}: header says {header[0]} words, file has {len(words)}")
-    M = np.concatenate(chunks) if chunks else np.zeros((0, d), np.float32)
-    return Vectors(words, M)
-
-
-def _parse_text_lines(lines: list[bytes], d: int, words: list[str], path: Path, lineno: int) -> np.ndarray:
-    values = []
-    for i, line in enumerate(lines):
-        parts = line.rstrip().rsplit(b" ", d)
-        if len(parts) != d + 1:
-            raise W2VError(f"{path}: line {lineno + i + 1} has {len(parts) - 1} values, expected {d}")
-        words.append(parts[0].decode("utf-8", "replace"))
-        values.extend(parts[1:])
-    flat = np.array(values, dtype=np.float32) if values else np.zeros(0, np.float32)
-    if flat.size != d * len(lines):
-        raise W2VError(f"{path}: malformed vector values near line {lineno + 1}")
-    return flat.reshape(len(lines), d)
-
-
-def read_binary(path: Path) -> Vectors:
-    """word2vec binary format; words cut mid-character are decoded leniently."""
-    buf = path.read_bytes()
-    nl = buf.find(b"\n")
-    header = _parse_header(buf[:nl], path) if nl > 0 else None
-    if header is None:
-        raise W2VError(f"{path} is not a word2vec binary file (bad header)")
-    V, d = header
-    words, M, pos = [], np.empty((V, d), np.float32), nl + 1
-    for i in range(V):
-        while pos < len(buf) and buf[pos] in b"\n\r":
-            pos += 1
-        sp = buf.find(b" ", pos)
-        if sp < 0 or sp + 1 + 4 * d > len(buf):
-            raise W2VError(f"{path}: truncated word2vec binary file at word {i + 1} of {V}")
-        words.append(buf[pos:sp].decode("utf-8", "replace"))
-        M[i] = np.frombuffer(buf, "<f4", d, sp + 1)
-        pos = sp + 1 + 4 * d
-    return Vectors(words, M)
-
-
-def looks_binary(path: Path) -> bool:
-    """True if the record after the `V d` header is not a line of d decimal numbers."""
-    with open(path, "rb") as f:
-        header = _parse_header(f.readline(), path)
-        if header is None:
-            return False
-        sample = f.read(64 + 40 * header[1])
-    line = sample.split(b"\n", 1)[0]
-    parts = line.rstrip().rsplit(b" ", header[1])
-    if len(parts) != header[1] + 1:
-        return True
-    try:
-        [float(p) for p in parts[1:]]
-    except ValueError:
-        return True
-    return False
-
-
-def load_vectors(path: str | os.PathLike) -> Vectors:
-    """Load any supported file, or an output directory (its model.w2v, else vectors.bin/txt)."""
-    p = Path(path)
-    if p.is_dir():
-        for name in (NATIVE_NAME, "vectors.bin", "vectors.txt"):
-            if (p / name).is_file():
-                return load_vectors(p / name)
-        raise W2VError(f"{p} holds no model.w2v, vectors.bin or vectors.txt")
-    if not p.is_file():
-        raise W2VError(f"model {p} does not exist")
-    try:
-        with open(p, "rb") as f:
-            magic = f.read(8)
-        if magic == MAGIC:
-            return read_native(p)[0]
-        vecs = read_binary(p) if looks_binary(p) else read_text(p)
-    except OSError as e:
-        raise W2VError(f"cannot read model {p}: {e.strerror or e}") from None
-    except (UnicodeDecodeError, ValueError) as e:
-        raise W2VError(f"{p} is not a word2vec text/binary or w2v native file ({e})") from None
-    if not vecs.words:
-        raise W2VError(f"{p} holds no vectors")
-    return vecs
+        return save_vectors(self, path, to)

@@ -156,7 +156,7 @@ void w2v_rehash(int32_t *table, int64_t table_size, const uint64_t *hashes, int6
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "w2v_kernel",
-    .m_doc = "w2v's compiled kernels, called through ctypes (see w2v_cli/ckernel.py)",
+    .m_doc = "w2v's compiled kernels, called through ctypes (see w2v_cli/native/__init__.py)",
     .m_size = -1,
 };
 

@@ -1,23 +1,22 @@
 """Worker processes for the numpy engine: its threads are bound by the GIL, processes are not.
 
 The numpy engine holds the GIL for about a sixth of each step, so two threads
-reach only about 1.5x one (README, "Thread scaling"). Forked processes have a
-GIL each. W (V, d) and C (V, d) live in shared memory (an anonymous MAP_SHARED
-mapping), and every child walks the same job stream: the unstarted job
+wait on each other; forked processes have a GIL each. W (V, d) and C (V, d)
+live in shared memory (an anonymous MAP_SHARED mapping), and every child walks the same job stream: the unstarted job
 generator and its seeded Generator are copied at the fork, so all children
 prepare the same jobs. A child runs a job only if it claims it first (a counter
 under a lock), so each job runs exactly once and a slower child simply runs
 fewer. Updates race without locks, as the threads' do and as word2vec.c's do.
 
 The parent runs no job. It reads each finished job's (loss, pairs) from a pipe
-and keeps the progress bar and the loss (so divergence stops the run). At the
+and hands it to the pipeline (so divergence stops the run). At the
 end of each epoch the children wait until all of them have finished it, so the
 epoch hook sees the whole epoch, as with threads.
 
-Linux only (`use_processes`): Windows has no fork, and on macOS forking a
+Linux only (`runners.use_processes`): Windows has no fork, and on macOS forking a
 process that has loaded system frameworks is unsafe; there the engine runs on
 threads. Left out: handing prepared jobs to the children, so each child
-prepares every job (subsampling, windows, negatives: 1.5% of a 1-worker run).
+prepares every job (subsampling, windows, negatives: a small share of a step).
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import os
 import select
 import signal
 import struct
-import sys
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -40,11 +38,6 @@ RECORD = struct.Struct("<iiqdqd")  # kind, epoch, words (or message length), los
 JOB, EPOCH, END, FAILED = range(4)  # record kinds: a job's result, an epoch finished, the stream ended, an error
 POLL_SECONDS = 1.0  # how often the parent checks, while no record arrives, that no child has died
 MESSAGE_MAX = 2048  # bytes of an error message; a record plus its message stays under PIPE_BUF, so writes are whole
-
-
-def use_processes(engine, workers: int) -> bool:
-    """Whether `workers` should be forked processes: the engine asks for them, and this is Linux."""
-    return workers > 1 and getattr(engine, "processes", False) and sys.platform.startswith("linux")
 
 
 def shared_copy(a: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The vectorised numpy engine: one skip-gram update over a batch of positions.
+"""The numpy engine's math: skip-gram loss and gradient rows for a batch of positions.
 
 A `Batch` is a run of token positions. Each center position i sees the
 contexts j within its drawn radius in the same sentence.
@@ -15,48 +15,27 @@ view, no copy) and its outputs the B (K+1) rows [C[t_i], C[neg_i]], so one
 GEMM scores every (context, center, k) of the tile: (B+2m, d) @ (d, B(K+1)).
 Only the band |offset| <= radius is a trained pair; the rest is masked. Two
 more GEMMs give dJ/dinputs and dJ/doutputs, and a row gets the sum over its
-occurrences. `batch_loss_and_grads` is this math as dense gradients, which
-`gradcheck` checks against finite differences and against `losses.py`.
+occurrences. Besides each gradient row, `neg_grads` returns its curvature
+h = sum sigmoid'(s) |x|^2 over the scores s = row . x it took part in, which
+`numpy_engine.apply_rows` uses to bound the step.
 
-Every score of a batch comes from one parameter snapshot (a synchronous
-step). A row that takes part in many scores (a frequent noise word gets
-hundreds per batch) would then receive the sum of many stale steps at once and
-overshoot where sequential SGD corrects itself after each one. On wiki100m
-that diverged (loss 21.6, 0.6% analogy after one epoch, in the prototype of
-this step). So `apply_rows` divides a row's summed step by max(1, lr * h),
-where h = sum sigmoid'(s) |x|^2 over the scores s = row . x it took part in:
-h bounds the curvature of the batch loss along that row, and lr * h <= 1
-means plain SGD cannot overshoot. Rows with lr * h <= 1 (every row of a small
-batch) get exactly -lr * gradient.
-
-Positions with `centers[i] == False` are context-only margins, so windows
-across batch boundaries are trained exactly once. Left out: hierarchical
-softmax, CBOW.
+`batch_loss_and_grads` is this math as dense gradients, which `gradcheck`
+checks against finite differences and against `losses.py`. Positions with
+`centers[i] == False` are context-only margins, so windows across batch
+boundaries are trained exactly once. Left out: hierarchical softmax, CBOW.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from w2v_cli.engines.base import Batch
+
 Array = np.ndarray
 TILE = 16  # centers per GEMM tile (at least 2 * window): larger wastes more of the band
-LOSS_EVERY = 8  # training measures the loss on every 8th center (both engines; a log per score is costly)
-_scratch = threading.local()  # per thread: the (V,) slot array of `group_rows`
-
-
-@dataclass
-class Batch:
-    """Positions to train on; every array is indexed by position."""
-
-    tokens: Array  # (N,) word ids
-    sentence: Array  # (N,) sentence number: windows never cross sentences
-    radius: Array  # (N,) dynamic window radius, 1..window
-    centers: Array  # (N,) bool, positions that act as centers
-    negatives: Array | None = None  # (N, K) noise words shared by a center's window
 
 
 @dataclass
@@ -231,53 +210,6 @@ def scatter_add(M: Array, idx: Array, rows: Array, scale: float) -> None:
     np.add.at(M.reshape(-1), flat, (scale * rows).astype(M.dtype, copy=False).ravel())
 
 
-def _slots(size: int) -> Array:
-    """This thread's scratch array of at least `size` ints (contents undefined)."""
-    slots = getattr(_scratch, "slots", None)
-    if slots is None or slots.size < size:
-        slots = _scratch.slots = np.empty(size, np.intp)
-    return slots
-
-
-def group_rows(idx: Array, size: int) -> tuple[Array, Array, Array]:
-    """Group rows by id without sorting: (words, kept, inv) for ids in [0, size).
-
-    words (U,) are the distinct ids, kept (R,) marks one row of each id (the one that
-    carries it) and inv (R,) gives each row's place in words: words[inv] == idx.
-    Each row writes its number into its id's slot and reads back the winner, so
-    this is O(R) where `np.unique` sorts. Example:
-    `group_rows(np.array([5, 2, 5]), 8)` -> words [2, 5], inv [1, 0, 1], and kept
-    marks row 1 and one of rows 0 and 2.
-    """
-    pos = np.arange(idx.size)
-    slots = _slots(size)
-    slots[idx] = pos  # one write per id survives
-    rep = slots[idx]  # (R,) the row that carries each row's id
-    kept = rep == pos
-    inv = (np.cumsum(kept) - 1)[rep]
-    return idx[kept], kept, inv
-
-
-def apply_rows(M: Array, rows: RowGrads, lr: float) -> None:
-    """M[w] -= lr * g_w / max(1, lr * h_w) for each word w, with g_w and h_w summed over its rows.
-
-    Example: one row, grad [[2.0]], curv [0.5], lr 0.1 -> M[w] -= 0.2 (plain SGD);
-    curv [50.0] -> lr * h = 5, so M[w] -= 0.2 / 5.
-    """
-    d = M.shape[1]
-    words, kept, inv = group_rows(rows.idx, M.shape[0])
-    h = np.bincount(inv, weights=rows.curv, minlength=words.size)
-    scale = (-lr / np.maximum(1.0, lr * h)).astype(M.dtype)  # (U,)
-    total = rows.grad[kept].astype(M.dtype, copy=False)  # (U, d): one row of each word ...
-    rest = np.flatnonzero(~kept)
-    if rest.size:  # ... plus the others
-        flat = (inv[rest][:, None] * d + np.arange(d)).ravel()
-        np.add.at(total.reshape(-1), flat, np.take(rows.grad, rest, axis=0).ravel())
-    total *= scale[:, None]
-    total += np.take(M, words, axis=0)
-    M[words] = total
-
-
 def batch_loss_and_grads(W: Array, C: Array, batch: Batch, window: int, loss: str = "neg"):
     """Loss, trained pairs, and dense gradients (dJ/dW, dJ/dC): the trainer's math, for checking."""
     gW, gC = np.zeros_like(W), np.zeros_like(C)
@@ -290,17 +222,3 @@ def batch_loss_and_grads(W: Array, C: Array, batch: Batch, window: int, loss: st
         scatter_add(gW, rows_W.idx, rows_W.grad, 1.0)
         scatter_add(gC, rows_C.idx, rows_C.grad, 1.0)
     return value, pairs, gW, gC
-
-
-def step(W: Array, C: Array, batch: Batch, window: int, lr: float, loss: str = "neg", loss_every: int = 1):
-    """One update in place (see the module docstring for the per-row step bound). Returns (loss, pairs)."""
-    if loss == "softmax":
-        value, pairs, gV, gC = softmax_grads(W, C, batch, window)
-        C -= np.asarray(lr * gC, C.dtype)
-        scatter_add(W, batch.tokens, gV, -lr)
-        return value, pairs
-    value, pairs, rows_W, rows_C = neg_grads(W, C, batch, window, loss_every)
-    if pairs:
-        apply_rows(W, rows_W, lr)
-        apply_rows(C, rows_C, lr)
-    return value, pairs

@@ -1,15 +1,14 @@
-"""Keep the process's resident memory at its live size while training.
+"""Keep the process's resident memory at its live size while the C engine trains.
 
 glibc's malloc raises its mmap threshold each time a large block is freed, so
 later large numpy arrays come from the heap, and freeing them does not return
 the pages to the OS. Training frees and allocates a few MiB per segment and
-per job, so RSS crept up: a 1-epoch wiki100m run with the (then numba) compiled
-engine went from 280 to 353 MiB while its live memory stayed flat. A fixed
-threshold keeps large blocks mmapped, and returns them when freed (C engine,
-1 epoch of wiki100m, 2 workers: peak 151 MiB instead of 159, same speed). The
-numpy engine does not use it: it allocates MiB-sized scratch arrays every step,
-and mapping and unmapping them made it 2.6x slower. Left out: other allocators
-(macOS, musl), where `return_freed_memory` does nothing.
+per job, so without a fixed threshold RSS creeps up while live memory stays
+flat. A fixed threshold keeps large blocks mmapped and returns them when freed.
+The numpy engine does not use it: it allocates MiB-sized scratch arrays every
+step, and mapping and unmapping each of them costs more than the memory saved
+(figures in docs/benchmarks.md). Left out: other allocators (macOS, musl),
+where `return_freed_memory` does nothing.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Load the compiled kernels (`csrc/kernel.c`, built at install as `w2v_kernel`) through ctypes.
+"""Load the compiled kernels (`kernel.c` here, built at install as the extension `w2v_kernel`) by ctypes.
 
 ctypes releases the GIL for the length of every call, so training jobs on
 several threads run in parallel. Each wrapper checks dtypes and contiguity

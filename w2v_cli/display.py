@@ -1,0 +1,105 @@
+"""Text the CLI prints: tables, summaries and one-line reports, built from the library's plain data.
+
+Every function returns a string (or lines) and prints nothing; `cli.py` echoes
+them. A missing value (no pair trained, no question answered) shows as `n/a`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def opt(x: float | None, spec: str = ".4f", scale: float = 1.0, suffix: str = "") -> str:
+    """`x` formatted, or "n/a" for None: `opt(0.1234, ".1f", 100, "%")` -> "12.3%"; `opt(None)` -> "n/a"."""
+    return "n/a" if x is None else f"{scale * x:{spec}}{suffix}"
+
+
+def eval_line(row: dict[str, Any]) -> str:
+    """One line for an epoch's scores: analogy accuracy (coverage) and Spearman per file."""
+    parts = []
+    for a in row["analogies"]:
+        t = a["total"]
+        parts.append(f"{Path(a['file']).name} {opt(t['accuracy'], '.1f', 100, '%')} "
+                     f"(coverage {opt(t['coverage'] or 0, '.0f', 100, '%')})")  # fmt: skip
+    for r in row["similarity"]:
+        parts.append(f"{Path(r['file']).name} spearman {opt(r['spearman'], '.3f')}")
+    return ", ".join(parts)
+
+
+def train_summary(m: dict[str, Any], dim: int) -> str:
+    """The line `w2v train` ends with."""
+    final = m["loss_per_epoch"][-1]
+    return (
+        f"trained {m['vocab_size']:,} words x {dim} dims on {m['train_words']:,} words, "
+        f"{m['epochs']} epochs in {m['train_seconds']:.1f}s ({m['words_per_second']:,} words/s, "
+        f"engine {m['engine']}, {m['workers']} workers); final loss {opt(final)}"
+    )
+
+
+def results(query: str, found: list[tuple[str, float]]) -> str:
+    """A query and its answers, one per line."""
+    return "\n".join([f"{query}:"] + [f"  {w:<24} {s:.4f}" for w, s in found])
+
+
+def analogy_table(a: dict[str, Any]) -> str:
+    """Accuracy per section, semantic, syntactic and total, of one analogy file."""
+    rows = [
+        f"{a['file']} (3Cos{a['method'].capitalize()}, restrict_vocab {a['restrict_vocab']})",
+        f"  {'section':<30} {'correct':>8} {'answered':>9} {'questions':>10} {'acc %':>7} {'cover %':>8}",
+    ]
+    for s in a["sections"] + [None, a["semantic"], a["syntactic"], a["total"]]:
+        if s is None:
+            rows.append("  " + "-" * 76)
+            continue
+        rows.append(
+            f"  {s['section']:<30} {s['correct']:>8} {s['answered']:>9} {s['questions']:>10} "
+            f"{opt(s['accuracy'], '.2f', 100):>7} {opt(s['coverage'], '.2f', 100):>8}"
+        )
+    return "\n".join(rows)
+
+
+def similarity_line(r: dict[str, Any]) -> str:
+    """Correlations of one word-pair file."""
+    return (
+        f"{r['file']}: spearman {opt(r['spearman'])}, pearson {opt(r['pearson'])}, pairs {r['used']}/{r['pairs']} "
+        f"(out of vocabulary {r['oov']}, malformed lines {r['malformed']})"
+    )
+
+
+INFO_KEYS = ["dim", "window", "negative", "min_count", "sample", "lr", "min_lr", "epochs", "loss", "seed"]
+
+
+def info_lines(data: dict[str, Any]) -> list[str]:
+    """What `w2v info` prints about a model."""
+    lines = [
+        f"model        {data['path']}",
+        f"vocabulary   {data['vocab_size']:,} words",
+        f"dimension    {data['dim']}",
+    ]
+    m, cfg = data.get("metrics") or {}, data.get("config") or {}
+    if m:
+        lines += [
+            f"corpus       {m['corpus_words']:,} words in {m['corpus_files']} file(s), "
+            f"{m['train_words']:,} in the vocabulary",
+            f"training     {m['epochs']} epochs in {m['train_seconds']:.1f}s "
+            f"({m['words_per_second']:,} words/s), engine {m['engine']}, {m['workers']} workers",
+            f"final loss   {opt((m.get('loss_per_epoch') or [None])[-1])}",
+        ]
+    if cfg:
+        lines.append("config       " + " ".join(f"{k}={cfg[k]}" for k in INFO_KEYS if k in cfg))
+        lines.append(f"corpus files {', '.join(cfg.get('corpus', []))}")
+    if data.get("converted_from"):
+        lines.append(f"converted    from {data['converted_from']}")
+    if not m and not cfg:
+        lines.append("(no training metadata)")
+    return lines
+
+
+def gradcheck_table(results: list, tol: float) -> list[str]:
+    """One row per gradient check, then the verdict line when all passed."""
+    lines = [f"{'check':<18} {'max rel error':>14}  result  worst gradient"]
+    lines += [f"{r.name:<18} {r.error:>14.3e}  {'pass' if r.passed else 'FAIL':<6}  {r.worst}" for r in results]
+    if all(r.passed for r in results):
+        lines.append(f"all {len(results)} checks passed (tol {tol:g})")
+    return lines

@@ -1,0 +1,73 @@
+"""The engine interface: what a training engine is given, what it returns, how it may run.
+
+An engine turns one segment of the corpus (word ids after subsampling, with a
+sentence number and a drawn window radius per position) into jobs, and runs a
+job by updating the input vectors W (V, d) and the output vectors C (V, d) in
+place. The pipeline (`train.py`) draws every random number on one thread, in
+job order, and hands each job its share of the learning-rate schedule; the
+engine never sees the schedule, the tracker or the progress bar.
+
+Contract of `Engine.run(W, C, job)`: it updates W and C for every center of
+`job.payload` with a learning rate moving from `job.lr` to `job.lr_end`, and
+returns `(loss, pairs)`: the summed loss (an estimate from every
+LOSS_EVERY-th center, scaled to all pairs) and the number of (center, context)
+pairs trained. It must be safe to run concurrently with other jobs on the
+same W and C without locks (Hogwild): on threads, or, if `processes` is set,
+on forked processes that share W and C.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+Array = np.ndarray
+LOSS_EVERY = 8  # the loss is measured on every 8th center: a log per score is costly
+
+
+@dataclass
+class Batch:
+    """Positions to train on; every array is indexed by position."""
+
+    tokens: Array  # (N,) word ids
+    sentence: Array  # (N,) sentence number: windows never cross sentences
+    radius: Array  # (N,) dynamic window radius, 1..window
+    centers: Array | None = None  # (N,) bool, positions that act as centers; None: all of them
+    negatives: Array | None = None  # (N, K) noise words shared by a center's window, or drawn by the engine
+    seed: int = 0  # seed of an engine's own negative sampler (the C kernel's)
+
+
+@dataclass
+class Job:
+    """One unit of work for an engine, with its share of the schedule."""
+
+    epoch: int
+    lr: float  # learning rate at the start of the job
+    lr_end: float  # learning rate at its end (the C engine interpolates)
+    words: int  # corpus words (before subsampling) the job accounts for
+    payload: Batch | None  # None: words to account for with nothing to train
+
+
+class Engine(ABC):
+    """A training engine. Subclasses set the two flags and implement the two methods."""
+
+    processes: bool = False  # several workers run as forked processes (Linux) rather than threads
+    main_thread_steps: bool = False  # with threads, the thread that prepares jobs also runs some
+
+    @classmethod
+    def prepare_process(cls) -> None:
+        """Set up the process before the run starts (allocator settings); nothing by default."""
+        return None
+
+    @abstractmethod
+    def make_jobs(
+        self, tokens: Array, sentence: Array, radius: Array, rng: np.random.Generator
+    ) -> Iterator[tuple[Batch, int]]:
+        """Cut one segment into jobs: yields (payload, centers in it); draws only from `rng`."""
+
+    @abstractmethod
+    def run(self, W: Array, C: Array, job: Job) -> tuple[float, int]:
+        """Train `job` into W and C in place; returns (loss, pairs) as the module docstring says."""

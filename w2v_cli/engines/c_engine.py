@@ -1,0 +1,70 @@
+"""The compiled engine: a C kernel (`native/kernel.c`) that walks positions one center at a time.
+
+Same model as the numpy engine (see `numpy_math`): each context word's input
+vector scores the center word's output vector and K negatives drawn once per
+center (word2vec.c's skip-gram with pWord2Vec's window-shared negatives). It is
+sequential SGD: each center's m x (K+1) scores come from the current
+parameters, then its updates are applied, as in word2vec.c. Because all of a
+center's scores are taken before any of its updates, a step for one center is
+exactly -lr times the reference gradient (checked by `gradcheck`). A center
+touches only m + K + 1 rows, so steps are small and need no step bound.
+
+Jobs run on Python threads; ctypes releases the GIL for each kernel call, and
+threads update W and C without locks (Hogwild, as word2vec.c). Negatives are
+drawn in the kernel from the shared noise alias table with a per-job
+xorshift64* generator seeded from the run's numpy Generator, so one worker is
+bit-reproducible. A job's arrays are views of its segment: no copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from w2v_cli import native
+from w2v_cli.engines import heap
+from w2v_cli.engines.base import LOSS_EVERY, Batch, Engine, Job
+from w2v_cli.errors import W2VError
+
+JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
+MAX_WINDOW = 64  # the kernel's context buffer holds 2 x 64 words
+
+
+class CEngine(Engine):
+    """Jobs of about JOB_TOKENS positions, cut at sentence starts; the kernel draws the negatives."""
+
+    def __init__(self, cfg, vocab_size: int, noise: tuple[np.ndarray, np.ndarray]) -> None:
+        if cfg.window > MAX_WINDOW:
+            raise W2VError(f"engine 'c' supports window <= {MAX_WINDOW}; use --engine numpy")
+        self.negative = cfg.negative
+        self.noise = noise  # alias table (prob, alias): the kernel draws negatives from it
+
+    @classmethod
+    def prepare_process(cls) -> None:
+        heap.return_freed_memory()
+
+    def make_jobs(self, tokens, sentence, radius, rng) -> Iterator[tuple[Batch, int]]:
+        """Views of the segment's int32 arrays; each job takes one seed from `rng`."""
+        n = tokens.size
+        if n == 0:
+            return
+        starts = np.flatnonzero(np.diff(sentence)) + 1  # where a new sentence begins
+        cuts = [0]
+        for target in range(JOB_TOKENS, n, JOB_TOKENS):
+            k = np.searchsorted(starts, target)  # first sentence start at or after target
+            if k < starts.size and starts[k] > cuts[-1]:
+                cuts.append(int(starts[k]))
+        cuts.append(n)
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            seed = int(rng.integers(1, 2**63))
+            yield Batch(tokens[a:b], sentence[a:b], radius[a:b], seed=seed), b - a
+
+    def run(self, W, C, job: Job) -> tuple[float, int]:
+        b = job.payload
+        centers = np.ones(b.tokens.size, np.bool_)
+        loss, measured, pairs = native.train_positions(
+            W, C, b.tokens, b.sentence, b.radius, centers, None, self.noise, self.negative, job.lr, job.lr_end,
+            b.seed, LOSS_EVERY,
+        )  # fmt: skip
+        return (loss * pairs / measured if measured else 0.0), pairs  # measured > 0 whenever pairs > 0

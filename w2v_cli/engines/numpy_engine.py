@@ -1,0 +1,120 @@
+"""The numpy engine: batches of `batch_words` centers, one vectorised update each.
+
+The gradients come from `numpy_math` (see there). Every score of a batch comes
+from one parameter snapshot (a synchronous step), so a row that takes part in
+many scores (a frequent noise word gets hundreds per batch) would receive the
+sum of many stale steps at once and overshoot where sequential SGD corrects
+itself after each one. `apply_rows` therefore divides a row's summed step by
+max(1, lr * h), where h = sum sigmoid'(s) |x|^2 over the scores s = row . x it
+took part in: h bounds the curvature of the batch loss along that row, and
+lr * h <= 1 means plain SGD cannot overshoot. Rows with lr * h <= 1 (every row
+of a small batch) get exactly -lr * gradient.
+
+Several workers run as forked processes where possible (`processes`): a step
+holds the GIL for a sixth of its time, so threads would wait on each other.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+
+from w2v_cli import sampling
+from w2v_cli.engines.base import LOSS_EVERY, Batch, Engine, Job
+from w2v_cli.engines.numpy_math import RowGrads, neg_grads, scatter_add, softmax_grads
+
+Array = np.ndarray
+SOFTMAX_CELLS = 4_000_000  # the (batch, V) softmax matrix stays under this many floats
+_scratch = threading.local()  # per thread: the (V,) slot array of `group_rows`
+
+
+class NumpyEngine(Engine):
+    """Vectorised numpy updates over batches of `batch_words` center positions."""
+
+    processes = True
+    main_thread_steps = True
+
+    def __init__(self, cfg, vocab_size: int, noise: tuple[Array, Array]) -> None:
+        self.window, self.negative, self.loss = cfg.window, cfg.negative, cfg.loss
+        self.noise = noise  # alias table (prob, alias) of the noise distribution
+        self.batch = cfg.batch_words
+        if cfg.loss == "softmax":
+            self.batch = max(16, min(self.batch, SOFTMAX_CELLS // max(vocab_size, 1)))
+
+    def make_jobs(self, tokens, sentence, radius, rng) -> Iterator[tuple[Batch, int]]:
+        """Batches with context margins of `window` positions on each side."""
+        n, m, k = tokens.size, self.window, self.negative
+        for s in range(0, n, self.batch):
+            e = min(n, s + self.batch)
+            lo, hi = max(0, s - m), min(n, e + m)
+            centers = np.zeros(hi - lo, bool)
+            centers[s - lo : e - lo] = True
+            neg = sampling.draw_negatives(rng, self.noise, (hi - lo, k)) if self.loss == "neg" else None
+            yield Batch(tokens[lo:hi], sentence[lo:hi], radius[lo:hi], centers, neg), e - s
+
+    def run(self, W, C, job: Job) -> tuple[float, int]:
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by the pipeline
+            return step(W, C, job.payload, self.window, job.lr, self.loss, LOSS_EVERY)
+
+
+def _slots(size: int) -> Array:
+    """This thread's scratch array of at least `size` ints (contents undefined)."""
+    slots = getattr(_scratch, "slots", None)
+    if slots is None or slots.size < size:
+        slots = _scratch.slots = np.empty(size, np.intp)
+    return slots
+
+
+def group_rows(idx: Array, size: int) -> tuple[Array, Array, Array]:
+    """Group rows by id without sorting: (words, kept, inv) for ids in [0, size).
+
+    words (U,) are the distinct ids, kept (R,) marks one row of each id (the one that
+    carries it) and inv (R,) gives each row's place in words: words[inv] == idx.
+    Each row writes its number into its id's slot and reads back the winner, so
+    this is O(R) where `np.unique` sorts. Example:
+    `group_rows(np.array([5, 2, 5]), 8)` -> words [2, 5], inv [1, 0, 1], and kept
+    marks row 1 and one of rows 0 and 2.
+    """
+    pos = np.arange(idx.size)
+    slots = _slots(size)
+    slots[idx] = pos  # one write per id survives
+    rep = slots[idx]  # (R,) the row that carries each row's id
+    kept = rep == pos
+    inv = (np.cumsum(kept) - 1)[rep]
+    return idx[kept], kept, inv
+
+
+def apply_rows(M: Array, rows: RowGrads, lr: float) -> None:
+    """M[w] -= lr * g_w / max(1, lr * h_w) for each word w, with g_w and h_w summed over its rows.
+
+    Example: one row, grad [[2.0]], curv [0.5], lr 0.1 -> M[w] -= 0.2 (plain SGD);
+    curv [50.0] -> lr * h = 5, so M[w] -= 0.2 / 5.
+    """
+    d = M.shape[1]
+    words, kept, inv = group_rows(rows.idx, M.shape[0])
+    h = np.bincount(inv, weights=rows.curv, minlength=words.size)
+    scale = (-lr / np.maximum(1.0, lr * h)).astype(M.dtype)  # (U,)
+    total = rows.grad[kept].astype(M.dtype, copy=False)  # (U, d): one row of each word ...
+    rest = np.flatnonzero(~kept)
+    if rest.size:  # ... plus the others
+        flat = (inv[rest][:, None] * d + np.arange(d)).ravel()
+        np.add.at(total.reshape(-1), flat, np.take(rows.grad, rest, axis=0).ravel())
+    total *= scale[:, None]
+    total += np.take(M, words, axis=0)
+    M[words] = total
+
+
+def step(W: Array, C: Array, batch: Batch, window: int, lr: float, loss: str = "neg", loss_every: int = 1):
+    """One update of W and C in place, rows bounded as the module docstring says. Returns (loss, pairs)."""
+    if loss == "softmax":
+        value, pairs, gV, gC = softmax_grads(W, C, batch, window)
+        C -= np.asarray(lr * gC, C.dtype)
+        scatter_add(W, batch.tokens, gV, -lr)
+        return value, pairs
+    value, pairs, rows_W, rows_C = neg_grads(W, C, batch, window, loss_every)
+    if pairs:
+        apply_rows(W, rows_W, lr)
+        apply_rows(C, rows_C, lr)
+    return value, pairs
