@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from w2v_cli import native
 from w2v_cli.synthetic import generate
+
+needs_kernel = pytest.mark.skipif(
+    not native.available(), reason="the compiled kernel w2v_kernel is not installed (no C compiler at install)"
+)
+C_AND_NUMPY = ["numpy", pytest.param("c", marks=needs_kernel)]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / "w2v_cli" / "default"  # the embedded default corpus and its analogies
@@ -41,7 +47,7 @@ SHARED_EVAL = ROOT.parent / "shared" / "eval"
 def default_model(tmp_path_factory) -> Path:
     """An output directory trained on the embedded default corpus (C engine, 1 worker)."""
     from w2v_cli.config import DEFAULT_CONFIG, resolve_config
-    from w2v_cli.train import train_and_save
+    from w2v_cli.pipeline import train_and_save
 
     out = tmp_path_factory.mktemp("default_model")
     cfg = resolve_config(str(DEFAULT_CONFIG), {"output": str(out), "workers": 1})

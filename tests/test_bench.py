@@ -1,7 +1,6 @@
 """The benchmark's corpus preparation: what gensim and w2v both read."""
 
 import gzip
-import math
 import sys
 
 from conftest import ROOT
@@ -44,7 +43,9 @@ def test_machine_reference_runs_every_kind_of_work_in_processes():
 
     ratios = reference(workers=2, rounds=1, scale=0.02)
     assert set(ratios) == {"gather", "matmul", "numpy-step"}
-    assert all(len(row) == 1 and math.isfinite(row[0]) and row[0] > 0 for row in ratios.values())  # timings vary
+    # 2 processes do more than a quarter of 1's work and less than twice 2's (a wrong unit would be far off);
+    # tighter bounds would fail on a busy machine at this tiny scale
+    assert all(len(row) == 1 and 0.25 < row[0] < 4.0 for row in ratios.values()), ratios
     assert "numpy-step" in describe(ratios, 2)
 
 
@@ -56,7 +57,9 @@ def test_usage_counts_the_cpu_of_child_processes():
     with Usage() as use:
         subprocess.run([sys.executable, "-c", "sum(range(5_000_000))"], check=True)
     assert 0 < use.cpu <= use.wall * 1.2  # one busy thread: CPU about wall time, never twice it
-    assert use.waits >= 0
+    with Usage() as sleepy:
+        subprocess.run([sys.executable, "-c", "import time\nfor _ in range(100): time.sleep(0.001)"], check=True)
+    assert sleepy.waits >= 100 > use.waits  # each sleep is a voluntary switch; a busy loop makes few
 
 
 def test_where_time_goes_reports_cpu_against_the_base_busy_cores_and_waits():

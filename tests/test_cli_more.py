@@ -83,8 +83,17 @@ def test_convert_and_info(runner, default_model, tmp_path):
     assert (tmp_path / "proj" / "vectors.tsv").is_file() and (tmp_path / "proj" / "metadata.tsv").is_file()
     result = runner.invoke(main, ["info", str(default_model)])
     assert result.exit_code == 0
-    for needle in ["vocabulary", "dimension    50", "corpus       350,120 words", "final loss", "window=5"]:
-        assert needle in result.output
+    fields: dict[str, str] = {}
+    for line in result.output.splitlines():
+        key, rest = line.split(maxsplit=1)
+        fields.setdefault(key, rest)
+    metrics = json.loads((default_model / "metrics.json").read_text())
+    assert fields["dimension"] == "50" and fields["vocabulary"] == f"{metrics['vocab_size']:,} words"
+    assert fields["corpus"].startswith(f"{metrics['corpus_words']:,} words")
+    assert "window=5" in fields["config"] and fields["final"].split() == [
+        "loss",
+        f"{metrics['loss_per_epoch'][-1]:.4f}",
+    ]
     result = runner.invoke(main, ["info", str(tmp_path / "proj" / "vectors.tsv")])
     assert "no training metadata" in result.output
     runner.invoke(main, ["convert", str(tmp_path / "proj"), str(tmp_path / "p.w2v")])

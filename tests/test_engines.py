@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import C_AND_NUMPY, needs_kernel
 
 from w2v_cli import gradcheck
 from w2v_cli.config import resolve_config
@@ -11,11 +12,11 @@ from w2v_cli.engines import Job, numpy_engine, numpy_math
 from w2v_cli.engines.numpy_engine import NumpyEngine
 from w2v_cli.engines.runners import run_jobs
 from w2v_cli.native import train_positions
+from w2v_cli.pipeline import train
 from w2v_cli.progress import Progress
 from w2v_cli.reference import kernel_step_delta
 from w2v_cli.sampling import alias_table
 from w2v_cli.schedule import Tracker
-from w2v_cli.train import train
 
 S = gradcheck.Settings(dim=6, vocab=9, window=3, negative=3)
 
@@ -100,6 +101,7 @@ def test_sampled_loss_estimates_the_exact_loss():
     assert numpy_math.neg_grads(W, C, small, S.window, loss_every=8)[0] > 0
 
 
+@needs_kernel
 def test_kernel_one_step_is_minus_lr_times_the_reference_gradient():
     rng = np.random.default_rng(4)
     W, C = rng.normal(size=(9, 6)), rng.normal(size=(9, 6))
@@ -110,6 +112,7 @@ def test_kernel_one_step_is_minus_lr_times_the_reference_gradient():
     assert loss == pytest.approx(r_loss, rel=1e-12)
 
 
+@needs_kernel
 def test_float32_kernel_step_matches_the_reference_to_float32_precision():
     """Training runs the float32 build of the kernel: same step, to single precision."""
     rng = np.random.default_rng(4)
@@ -121,6 +124,7 @@ def test_float32_kernel_step_matches_the_reference_to_float32_precision():
     assert np.allclose(dW, -0.05 * r_W, atol=2e-6) and np.allclose(dC, -0.05 * r_C, atol=2e-6)
 
 
+@needs_kernel
 def test_kernel_rejects_ids_outside_the_matrices_and_wrong_dtypes():
     import ctypes
 
@@ -137,6 +141,7 @@ def test_kernel_rejects_ids_outside_the_matrices_and_wrong_dtypes():
     assert train_positions(W, C, ok, *args)[2] == 1 + 2 + 2 + 1  # radius 1 in one sentence of 4
 
 
+@needs_kernel
 def test_kernel_draws_negatives_from_the_noise_distribution():
     """With C = 0 each draw of a negative moves its row by lr * 0.5 * W[context]: count them."""
     V, d, K = 3, 1, 2
@@ -168,7 +173,7 @@ def quick_train(corpus, out, **overrides):
     return train(cfg)
 
 
-@pytest.mark.parametrize("engine", ["c", "numpy"])
+@pytest.mark.parametrize("engine", C_AND_NUMPY)
 def test_one_worker_is_bit_reproducible(small_corpus, tmp_path, engine):
     a, b = (quick_train(small_corpus, tmp_path, dim=16, epochs=1, engine=engine) for _ in range(2))
     assert a.words == b.words
@@ -176,10 +181,16 @@ def test_one_worker_is_bit_reproducible(small_corpus, tmp_path, engine):
     assert a.metrics["engine"] == engine
 
 
-def test_compiled_kernel_is_installed():
-    """`pip install .` builds it; without it training silently gets 3x slower."""
+def test_compiled_kernel_is_installed_wherever_there_is_a_c_compiler():
+    """`pip install .` builds it where it can; without it training is about 3x slower."""
+    import shutil
+    import sysconfig
+
     from w2v_cli import native
 
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}) on this machine: the numpy engine is the one to test")
     assert native.available(), "w2v_kernel is missing or out of date: run pip install . again"
 
 
@@ -208,7 +219,10 @@ def test_softmax_loss_trains_and_lowers_the_loss(small_corpus, tmp_path):
     assert losses[-1] < losses[0] < np.log(len(model))
 
 
-@pytest.mark.parametrize("engine, workers", [("c", 1), ("numpy", 1), ("c", 2), ("numpy", 2)])
+@pytest.mark.parametrize(
+    "engine, workers",
+    [pytest.param("c", 1, marks=needs_kernel), ("numpy", 1), pytest.param("c", 2, marks=needs_kernel), ("numpy", 2)],
+)
 def test_divergence_is_reported_not_written(small_corpus, tmp_path, engine, workers):
     """With 2 workers: C on threads, numpy on forked processes (the parent sees the loss)."""
     from w2v_cli.errors import W2VError
@@ -220,6 +234,7 @@ def test_divergence_is_reported_not_written(small_corpus, tmp_path, engine, work
     assert list((tmp_path / "o").iterdir()) == []  # no vectors, and the temporary id file is gone
 
 
+@needs_kernel
 def test_kernel_measures_loss_even_when_sampled_centers_have_no_pairs():
     """Only center 1 has a context; with loss_every=8 it must still be measured."""
     W, C = np.ones((3, 2)), np.zeros((3, 2))

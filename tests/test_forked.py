@@ -15,7 +15,7 @@ from w2v_cli.engines import Job, forked
 from w2v_cli.engines.numpy_engine import NumpyEngine
 from w2v_cli.engines.runners import use_processes
 from w2v_cli.errors import W2VError
-from w2v_cli.train import train
+from w2v_cli.pipeline import train
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers are Linux only")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from w2v_cli.config import DEFAULT_CONFIG, resolve_config
+from w2v_cli.pipeline import train
 from w2v_cli.query import Searcher
 from w2v_cli.synthetic import COUNTRIES, GENDER, PLURAL
-from w2v_cli.train import train
 from w2v_cli.vectors import Vectors
 
 

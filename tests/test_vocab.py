@@ -2,12 +2,12 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import write
+from conftest import needs_kernel, write
 
 from w2v_cli.scan import PyScanner, ScanResult, make_scanner, scan_corpus
 from w2v_cli.vocab import build_vocab, iter_segments
 
-SCANNERS = ["python", "c"]
+SCANNERS = ["python", pytest.param("c", marks=needs_kernel)]
 
 
 def scan_text(tmp_path, text, engine="python", max_sentence=10_000):
@@ -18,6 +18,7 @@ def scan_text(tmp_path, text, engine="python", max_sentence=10_000):
     return scan, ids_path
 
 
+@needs_kernel
 def test_auto_scanner_is_the_compiled_one_whenever_the_kernel_is_installed(monkeypatch):
     """The numpy engine scans with C too when it can: same ids, 5x faster."""
     from w2v_cli import native

@@ -34,9 +34,9 @@ def train(
     """
     from w2v_cli.config import FIELDS, resolve_config
     from w2v_cli.errors import W2VError
+    from w2v_cli.pipeline import train as run
+    from w2v_cli.pipeline import train_and_save
     from w2v_cli.progress import Progress, TerminalProgress
-    from w2v_cli.train import train as run
-    from w2v_cli.train import train_and_save
 
     unknown = sorted(set(settings) - set(FIELDS) - {"corpus"})
     if unknown:

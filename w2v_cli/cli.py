@@ -85,8 +85,8 @@ def train(corpus, config_path, quiet, **flags) -> None:
     metrics.json into the output directory.
     """
     from w2v_cli.config import choose_config, resolve_config
+    from w2v_cli.pipeline import train_and_save
     from w2v_cli.progress import TerminalProgress
-    from w2v_cli.train import train_and_save
 
     config_path = choose_config(config_path, bool(corpus))
     if config_path == str(DEFAULT_CONFIG) and not quiet:

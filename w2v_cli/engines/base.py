@@ -3,7 +3,7 @@
 An engine turns one segment of the corpus (word ids after subsampling, with a
 sentence number and a drawn window radius per position) into jobs, and runs a
 job by updating the input vectors W (V, d) and the output vectors C (V, d) in
-place. The pipeline (`train.py`) draws every random number on one thread, in
+place. The pipeline (`pipeline.py`) draws every random number on one thread, in
 job order, and hands each job its share of the learning-rate schedule; the
 engine never sees the schedule, the tracker or the progress bar.
 
