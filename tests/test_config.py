@@ -87,3 +87,16 @@ def test_a_flag_sets_its_key(runner, tmp_path, small_corpus):
     assert runner.invoke(main, args + ["--max-sentence", "50", "--batch-words", "64", "-q"]).exit_code == 0
     saved = load_yaml(out / "config.yaml")
     assert (saved["dim"], saved["noise_exponent"], saved["max_sentence"], saved["batch_words"]) == (7, 0.5, 50, 64)
+
+
+def test_readme_config_table_lists_exactly_the_settings_with_their_defaults():
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Config keys", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]
+    table = {key.strip().strip("`"): default.strip().strip("`") for key, default in rows}
+    assert list(table) == list(FIELDS)
+    for key, f in FIELDS.items():
+        meta = f.metadata
+        assert table[key] == ("none" if meta["multiple"] else str(meta["shown"] or f.default)), key

@@ -1,9 +1,9 @@
 /* The compiled kernels of w2v: skip-gram negative-sampling updates and the
  * vocabulary scanner. Plain C99, no Python API in the hot code; Python loads
- * this library with ctypes (`w2v_cli/ckernel.py`), which releases the GIL
+ * this library with ctypes (`w2v_cli/native/__init__.py`), which releases the GIL
  * for every call, so jobs on several threads run in parallel.
  *
- * Same algorithm as `engine_numpy` (see there): each context word's input
+ * Same model as the numpy engine (`engines/numpy_math.py`): each context word's input
  * vector scores the center word's output vector and K negatives drawn once per
  * center (word2vec.c's skip-gram with pWord2Vec's window-shared negatives).
  * Sequential SGD: all of a center's m x (K+1) scores are taken from the current
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bumped whenever a signature below changes; ckernel.py refuses a mismatch. */
+/* Bumped whenever a signature below changes; the loader refuses a mismatch. */
 #define W2V_ABI 1
 
 /* x86-64 builds carry an AVX2+FMA copy of the hot functions, picked at load
