@@ -8,7 +8,7 @@ the same time (each on its own data, started together at a barrier):
   W and C for wiki100m), summed; memory-bound, like most of the numpy engine's
   step (its row gathers and scatter-adds);
 - matmul: 200 x 200 float32 products on one BLAS thread; compute-bound, in cache;
-- numpy-step: the numpy engine's own step (`engine_numpy.step`, batches of
+- numpy-step: the numpy engine's own step (`engines.numpy_engine.step`, batches of
   1,024 centers of Zipf-distributed words, 70,000 x 100 W and C per process):
   its ceiling when nothing is shared and there is no GIL to wait for.
 The throughput ratio is N x (time of 1) / (mean time of the N). On a machine

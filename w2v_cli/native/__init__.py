@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 from numpy.ctypeslib import ndpointer
 
-ABI = 1  # must equal W2V_ABI in csrc/kernel.c
+ABI = 1  # must equal W2V_ABI in kernel.c
 MODULE = "w2v_kernel"
 
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
@@ -133,7 +133,7 @@ def _check_ids(W, C, tokens, negatives) -> None:
 
 
 def scan_block(buf, table, hashes, word_off, word_len, counts, pool, state, out, max_sentence) -> int:
-    """Tokenise `buf` (uint8) into provisional ids in `out`; see `fastscan.CScanner`."""
+    """Tokenise `buf` (uint8) into provisional ids in `out`; see `scan.CScanner`."""
     return _lib().w2v_scan_block(
         buf, buf.size, table, table.size, hashes, word_off, word_len, counts, pool, state, out, max_sentence
     )
