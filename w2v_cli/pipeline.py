@@ -54,6 +54,7 @@ def train(cfg: TrainConfig, progress: Progress | None = None, workdir: str | Non
             scan = scan_corpus(files, ids_file, cfg.max_sentence, progress=progress)
         vocab, mapping, bad = build_vocab(scan, cfg.min_count, cfg.max_vocab)
         check_vocab(vocab, scan, cfg.min_count)
+        check_holdable(vocab.words)
         distinct, scan.words = len(scan.words), []  # the raw words are not needed for training
         vocab_seconds = time.perf_counter() - t0
         W, C, metrics = train_epochs(cfg, engine_name, vocab, mapping, Path(ids_name), rng, progress)
@@ -70,6 +71,19 @@ def train(cfg: TrainConfig, progress: Progress | None = None, workdir: str | Non
         "config": to_dict(cfg),
     }
     return Vectors(vocab.words, W, vocab.counts, {"config": to_dict(cfg), "metrics": metrics}, C)
+
+
+def check_holdable(words: list[str]) -> None:
+    """Before training, not after it: every word must fit the word2vec formats (no whitespace inside).
+
+    The scanners split on ASCII whitespace only, so a token can hold U+00A0 and the like.
+    """
+    bad = next((w for w in words if any(c.isspace() for c in w)), None)
+    if bad is not None:
+        raise W2VError(
+            f"the corpus word {bad!r} contains whitespace that word2vec formats cannot hold; "
+            "replace it in the corpus (for U+00A0: sed 's/\\xc2\\xa0/ /g'); nothing was trained"
+        )
 
 
 def scan_metrics(scan: ScanResult, vocab: Vocab, distinct: int, bad: int) -> dict:
