@@ -65,9 +65,14 @@ def write_binary(f, words: list[str], M: np.ndarray) -> None:
         )
 
 
+def unholdable(words: list[str]) -> str | None:
+    """The first word the word2vec formats cannot hold (empty, or with whitespace inside), or None."""
+    return next((w for w in words if not w or any(c.isspace() for c in w)), None)
+
+
 def check_words(words: list[str]) -> None:
     """word2vec formats cannot hold a word with whitespace in it."""
-    bad = next((w for w in words if not w or any(c.isspace() for c in w)), None)
+    bad = unholdable(words)
     if bad is not None:
         raise W2VError(f"word {bad!r} is empty or contains whitespace; word2vec formats cannot hold it")
 

@@ -31,6 +31,7 @@ from w2v_cli.config import TrainConfig, to_dict
 from w2v_cli.corpus import expand_paths
 from w2v_cli.engines import Job, engine_class, make_engine, resolve_engine, runners
 from w2v_cli.errors import W2VError
+from w2v_cli.formats import unholdable
 from w2v_cli.progress import Progress
 from w2v_cli.scan import ScanResult, scan_corpus
 from w2v_cli.schedule import Schedule, Tracker, iter_jobs
@@ -78,7 +79,7 @@ def check_holdable(words: list[str]) -> None:
 
     The scanners split on ASCII whitespace only, so a token can hold U+00A0 and the like.
     """
-    bad = next((w for w in words if any(c.isspace() for c in w)), None)
+    bad = unholdable(words)
     if bad is not None:
         raise W2VError(
             f"the corpus word {bad!r} contains whitespace that word2vec formats cannot hold; "
