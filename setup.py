@@ -25,7 +25,7 @@ FLAGS = [
 
 kernel = Extension(
     "w2v_kernel",
-    sources=["w2v_cli/native/kernel.c"],
+    sources=["w2v_cli/native/kernel.c", "w2v_cli/native/scan.c"],
     depends=["w2v_cli/native/train_impl.h"],
     extra_compile_args=[] if sys.platform == "win32" else FLAGS,
     optional=True,

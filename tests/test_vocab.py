@@ -4,18 +4,32 @@ import numpy as np
 import pytest
 from conftest import needs_kernel, write
 
-from w2v_cli.scan import PyScanner, ScanResult, make_scanner, scan_corpus
+from w2v_cli.scan import IdFile, PyScanner, ScanOptions, ScanResult, make_scanner, scan_corpus
 from w2v_cli.vocab import build_vocab, iter_segments
 
 SCANNERS = ["python", pytest.param("c", marks=needs_kernel)]
 
 
 def scan_text(tmp_path, text, engine="python", max_sentence=10_000):
+    """(scan, the id stream as a list)."""
     path = write(tmp_path / "c.txt", text)
-    ids_path = tmp_path / "ids"
-    with open(ids_path, "wb") as f:
-        scan = scan_corpus([path], f, max_sentence, engine)
-    return scan, ids_path
+    ids = IdFile(tmp_path)
+    scan = scan_corpus([path], ids, ScanOptions(max_sentence, scanner=engine))
+    return scan, ids.read(0, 1 << 20).tolist()
+
+
+def result(words: list[bytes], counts: list[int]) -> ScanResult:
+    """A ScanResult as a scan of these words would give."""
+    valid = np.array([_ok(w) for w in words])
+    return ScanResult(np.array(counts), sum(counts), 1, 0, lambda ids: [words[i] for i in ids.tolist()], valid)
+
+
+def _ok(raw: bytes) -> bool:
+    try:
+        raw.decode()
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 @needs_kernel
@@ -24,25 +38,24 @@ def test_auto_scanner_is_the_compiled_one_whenever_the_kernel_is_installed(monke
     from w2v_cli import native
     from w2v_cli.scan import CScanner
 
-    assert isinstance(make_scanner(10), CScanner)
+    assert isinstance(make_scanner(ScanOptions()), CScanner)
     monkeypatch.setattr(native, "available", lambda: False)
-    assert isinstance(make_scanner(10), PyScanner)
-    assert isinstance(make_scanner(10, "python"), PyScanner)
+    assert isinstance(make_scanner(ScanOptions()), PyScanner)
+    assert isinstance(make_scanner(ScanOptions(scanner="python")), PyScanner)
 
 
 @pytest.mark.parametrize("engine", SCANNERS)
 def test_scan_counts_and_sentence_ends(tmp_path, engine):
-    scan, ids_path = scan_text(tmp_path, "a b a\n\nc a\tb\r\nd", engine)
+    scan, ids = scan_text(tmp_path, "a b a\n\nc a\tb\r\nd", engine)
     assert scan.words == [b"a", b"b", b"c", b"d"]
     assert scan.counts.tolist() == [3, 2, 1, 1]
     assert scan.tokens == 7
-    assert np.fromfile(ids_path, np.int32).tolist() == [0, 1, 0, -1, 2, 0, 1, -1, 3, -1]
+    assert ids == [0, 1, 0, -1, 2, 0, 1, -1, 3, -1]
 
 
 @pytest.mark.parametrize("engine", SCANNERS)
 def test_long_lines_split_every_max_sentence_tokens(tmp_path, engine):
-    _, ids_path = scan_text(tmp_path, "x " * 7 + "\n" + "y " * 3, engine, max_sentence=3)
-    ids = np.fromfile(ids_path, np.int32).tolist()
+    _, ids = scan_text(tmp_path, "x " * 7 + "\n" + "y " * 3, engine, max_sentence=3)
     assert ids == [0, 0, 0, -1, 0, 0, 0, -1, 0, -1, 1, 1, 1, -1]
 
 
@@ -52,7 +65,7 @@ def test_compiled_scanner_matches_python_scanner_on_random_text(tmp_path):
     rng = np.random.default_rng(0)
     alphabet = np.array(list(b"ab \n\tc\xc3\xa9"), np.uint8)
     data = rng.choice(alphabet, 20_000).tobytes()
-    py, nb = PyScanner(5), CScanner(5)
+    py, nb = PyScanner(ScanOptions(5)), CScanner(ScanOptions(5))
     for start in range(0, len(data), 777):
         block = data[start : start + 777]
         assert np.array_equal(py.feed(block), nb.feed(block))
@@ -60,7 +73,7 @@ def test_compiled_scanner_matches_python_scanner_on_random_text(tmp_path):
 
 
 def test_build_vocab_prunes_sorts_and_caps():
-    scan = ScanResult([b"b", b"a", b"c", b"d"], np.array([5, 5, 9, 1]), 20, 1, 0)
+    scan = result([b"b", b"a", b"c", b"d"], [5, 5, 9, 1])
     vocab, mapping, bad = build_vocab(scan, min_count=2, max_vocab=0)
     assert vocab.words == ["c", "a", "b"]  # by count, ties by word
     assert mapping.tolist() == [2, 1, 0, -2]
@@ -69,18 +82,21 @@ def test_build_vocab_prunes_sorts_and_caps():
 
 
 def test_invalid_utf8_is_replaced_counted_and_merged():
-    scan = ScanResult([b"caf\xe9", b"caf\xff", b"ok"], np.array([2, 3, 1]), 6, 1, 0)
+    scan = result([b"caf\xe9", b"caf\xff", b"ok"], [2, 3, 1])
     vocab, mapping, bad = build_vocab(scan, min_count=1, max_vocab=0)
     assert vocab.words == ["caf\ufffd", "ok"] and vocab.counts.tolist() == [5, 1]
     assert bad == 5 and mapping.tolist() == [0, 0, 1]
+    # each invalid form is below min_count 4, together they pass it
+    vocab, mapping, _ = build_vocab(scan, min_count=4, max_vocab=0)
+    assert vocab.words == ["caf\ufffd"] and mapping.tolist() == [0, 0, -2]
 
 
 def test_segments_drop_oov_and_end_at_sentence_ends(tmp_path):
-    ids = np.array([0, 1, -1, 2, 0, -1, 1, 2], np.int32)  # no final sentence end
-    path = tmp_path / "ids"
-    ids.tofile(path)
+    ids = IdFile(tmp_path)
+    ids.write(np.array([0, 1, -1, 2, 0, -1, 1, 2], np.int32))  # no final sentence end
+    ids.finish()
     mapping = np.array([5, -2, 7], np.int32)
-    segs = list(iter_segments(path, mapping, block=3))
+    segs = list(iter_segments(ids, mapping, block=3))
     assert all(s[-1] == -1 for s in segs)
     assert np.concatenate(segs).tolist() == [5, -1, 7, 5, -1, 7, -1]
 
@@ -95,8 +111,7 @@ def test_scan_memory_does_not_grow_with_corpus_size(tmp_path):
         path = write(tmp_path / f"c{n_words}.txt", text)
         del text
         tracemalloc.start()
-        with open(tmp_path / "ids", "wb") as f:
-            scan_corpus([path], f, 10_000, "python")
+        scan_corpus([path], IdFile(tmp_path), ScanOptions(scanner="python"))
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return top

@@ -1,13 +1,12 @@
 """Corpus files: finding them, opening them, and reading them in bounded blocks.
 
-Tokens are runs of bytes between ASCII whitespace (space, tab, newline, CR, VT,
-FF), the way word2vec.c splits; a line is a sentence. Files are read in blocks
-of about `block_size` bytes that always end on whitespace, so no token is ever
-cut, and a 100 MB single-line file (text8 style) never sits in memory whole.
-Decoding to text happens once per distinct word, in `vocab.py`.
+Files are read in blocks of about `block_size` bytes that always end on ASCII
+whitespace, so no token is ever cut (`scan.py` splits them into tokens), and a
+100 MB single-line file (text8 style) never sits in memory whole. `text_size`
+tells, before reading, how many bytes of text a file holds, for the preflight.
 
-Left out: any tokenisation beyond whitespace (lowercasing, punctuation); do
-that before training, as word2vec.c users do.
+Left out: cutting blocks at non-ASCII whitespace, so a file whose only
+separators are characters such as U+00A0 is read whole.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import gzip
 import io
 import lzma
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -131,3 +131,54 @@ def iter_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[tuple[byte
 def total_size(files: list[Path]) -> int:
     """Bytes on disk of all `files` (compressed size for compressed ones)."""
     return sum(f.stat().st_size for f in files)
+
+
+BZ2_RATIO = 5  # typical text compression of bzip2, for a size it does not record
+
+
+def text_size(path: Path) -> int:
+    """Bytes of text in `path` once decompressed: exact for plain and single-stream .xz/.gz, estimated for .bz2.
+
+    Example: `text_size(Path("wiki100m.txt.xz"))` -> `100000000`.
+    """
+    size = path.stat().st_size
+    suffix = path.suffix.lower()
+    try:
+        with open(path, "rb") as f:
+            if suffix == ".gz" and size >= 18:
+                f.seek(-4, os.SEEK_END)
+                return max(struct.unpack("<I", f.read(4))[0], size)  # ISIZE, the size mod 2**32
+            if suffix == ".xz":
+                return _xz_size(f, size)
+    except (OSError, ValueError, struct.error):
+        pass
+    return size * BZ2_RATIO if suffix in (".bz2", ".xz") else size
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    """The xz multibyte integer at data[i:] and the index after it."""
+    value = shift = 0
+    while True:
+        b = data[i]
+        value |= (b & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if b < 0x80:
+            return value, i
+
+
+def _xz_size(f, size: int) -> int:
+    """Uncompressed size from the index of the last xz stream (its footer points at it)."""
+    f.seek(-12, os.SEEK_END)
+    footer = f.read(12)
+    if footer[10:] != b"YZ":
+        raise ValueError("not an xz footer")
+    index_size = (struct.unpack("<I", footer[4:8])[0] + 1) * 4
+    f.seek(-12 - index_size, os.SEEK_END)
+    index = f.read(index_size)
+    records, i = _varint(index, 1)
+    total = 0
+    for _ in range(records):
+        _, i = _varint(index, i)  # unpadded size
+        uncompressed, i = _varint(index, i)
+        total += uncompressed
+    return total

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
 from w2v_cli import sampling
 from w2v_cli.engines import Engine, Job
 from w2v_cli.errors import W2VError
+from w2v_cli.scan import IdFile
 from w2v_cli.vocab import iter_segments
 
 CURVE_POINTS = 200  # points of the loss curve over a whole run
@@ -36,13 +36,13 @@ class Schedule:
 
 
 def iter_jobs(
-    epochs: int, window: int, engine: Engine, ids_path: Path, mapping: np.ndarray, keep: np.ndarray,
+    epochs: int, window: int, engine: Engine, ids: IdFile, mapping: np.ndarray, keep: np.ndarray,
     sched: Schedule, rng: np.random.Generator,
 ) -> Iterator[Job]:  # fmt: skip
     """Every job of every epoch, in order; all randomness drawn here, on one thread."""
     done = 0
     for epoch in range(epochs):
-        for segment in iter_segments(ids_path, mapping):
+        for segment in iter_segments(ids, mapping):
             words = int(np.count_nonzero(segment >= 0))
             kept = sampling.subsample(rng, segment, keep)
             tokens, sentence = sampling.split_sentences(kept)

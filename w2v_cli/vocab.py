@@ -4,11 +4,14 @@
 counted), merges words that decode alike, applies min_count and max_vocab,
 sorts by frequency (ties by word), and returns the map from provisional to
 final ids. `iter_segments` applies that map to the id file `scan.scan_corpus`
-wrote, a bounded block at a time, for every epoch.
+wrote, a bounded block at a time, for every epoch. Vocabulary files
+(`word count` lines, word2vec.c's -save-vocab/-read-vocab) are written and read
+here too.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from w2v_cli.errors import W2VError
-from w2v_cli.scan import SEP, ScanResult
+from w2v_cli.normalise import normalise_word
+from w2v_cli.scan import SEP, IdFile, ScanResult
 
 DROP = -2  # a provisional id whose word did not make the vocabulary
 
@@ -52,14 +56,17 @@ def decode_word(raw: bytes) -> tuple[str, int]:
 def build_vocab(scan: ScanResult, min_count: int, max_vocab: int) -> tuple[Vocab, np.ndarray, int]:
     """Decode, merge, prune and sort the scanned words.
 
+    Only words that can reach min_count become Python strings: those counted
+    often enough, and those with invalid UTF-8 (which may merge with others).
     Returns the vocabulary, the provisional->final id map (DROP for pruned
     words), and the number of replaced invalid bytes in the corpus.
     """
+    candidates = np.flatnonzero((scan.counts >= min_count) | ~scan.valid)
     merged: dict[str, int] = {}
-    to_merged = np.empty(len(scan.words), np.int64)
+    to_merged = np.empty(candidates.size, np.int64)
     merged_counts: list[int] = []
     bad = 0
-    for i, (raw, count) in enumerate(zip(scan.words, scan.counts.tolist())):
+    for i, (raw, count) in enumerate(zip(scan.word_bytes(candidates), scan.counts[candidates].tolist())):
         word, nbad = decode_word(raw)
         bad += nbad * count
         j = merged.setdefault(word, len(merged))
@@ -74,8 +81,10 @@ def build_vocab(scan: ScanResult, min_count: int, max_vocab: int) -> tuple[Vocab
         keep = keep[:max_vocab]
     final = np.full(len(words), DROP, np.int32)
     final[keep] = np.arange(len(keep), dtype=np.int32)
+    mapping = np.full(scan.counts.size, DROP, np.int32)
+    mapping[candidates] = final[to_merged]
     vocab = Vocab([words[j] for j in keep], np.array([merged_counts[j] for j in keep], np.int64))
-    return vocab, final[to_merged] if len(words) else final, bad
+    return vocab, mapping, bad
 
 
 def check_vocab(vocab: Vocab, scan: ScanResult, min_count: int) -> None:
@@ -89,7 +98,7 @@ def check_vocab(vocab: Vocab, scan: ScanResult, min_count: int) -> None:
         )
 
 
-def iter_segments(ids_path: Path, mapping: np.ndarray, block: int = 1 << 20) -> Iterator[np.ndarray]:
+def iter_segments(ids: IdFile, mapping: np.ndarray, block: int = 1 << 20) -> Iterator[np.ndarray]:
     """Final ids with SEP, OOV words removed; each segment ends at a SEP.
 
     `mapping` is the provisional->final map of `build_vocab`. Reads `block`
@@ -97,19 +106,72 @@ def iter_segments(ids_path: Path, mapping: np.ndarray, block: int = 1 << 20) -> 
     """
     lookup = np.append(mapping, np.int32(SEP))  # index -1 (SEP) maps to SEP
     carry = np.zeros(0, np.int32)
-    with open(ids_path, "rb") as f:
-        while True:
-            raw = np.fromfile(f, np.int32, block)
-            if raw.size == 0:
-                break
-            ids = lookup[raw]
-            ids = np.concatenate([carry, ids[ids != DROP]])
-            ends = np.flatnonzero(ids == SEP)
-            if ends.size == 0:
-                carry = ids
-                continue
-            cut = ends[-1] + 1
-            carry = ids[cut:]
-            yield ids[:cut]
+    start = 0
+    while True:
+        raw = ids.read(start, block)
+        if raw.size == 0:
+            break
+        start += raw.size
+        mapped = lookup[raw]
+        mapped = np.concatenate([carry, mapped[mapped != DROP]])
+        ends = np.flatnonzero(mapped == SEP)
+        if ends.size == 0:
+            carry = mapped
+            continue
+        cut = ends[-1] + 1
+        carry = mapped[cut:]
+        yield mapped[:cut]
     if carry.size:
         yield np.append(carry, np.int32(SEP))
+
+
+def write_vocab_file(f, vocab: Vocab) -> None:
+    """word2vec.c's -save-vocab format to the binary file `f`: `word count` lines, most frequent first."""
+    for start in range(0, len(vocab), 1 << 16):
+        rows = zip(vocab.words[start : start + (1 << 16)], vocab.counts[start : start + (1 << 16)].tolist())
+        f.write("".join(f"{w} {c}\n" for w, c in rows).encode("utf-8"))
+
+
+def read_vocab_file(path: str | os.PathLike, lowercase: bool, strip_punctuation: bool) -> tuple[list[str], np.ndarray]:
+    """Words and counts of a `word count` file; a W2VError naming the line of anything else.
+
+    word2vec.c's `</s>` (its sentence-end token) is skipped: w2v ends sentences
+    without a token. Every word must already be in the form the tokenisation
+    options give (`normalise_word`), or it could never match the corpus.
+    Example: a file "the 10\\ncat 3\\n" -> `(["the", "cat"], array([10, 3]))`.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as e:
+        raise W2VError(f"cannot read vocabulary file {path}: {e.strerror or e}") from None
+    words, counts, seen = [], [], set()
+    for n, line in enumerate(lines, 1):
+        parts = line.split()
+        if not parts or parts[0] == "</s>":
+            continue
+        if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) < 1:
+            raise W2VError(f"{path}: line {n} is not 'word count': {line.strip()!r}")
+        word = parts[0]
+        if word in seen:
+            raise W2VError(f"{path}: line {n} repeats the word {word!r}")
+        if normalise_word(word, lowercase, strip_punctuation) != word:
+            raise W2VError(
+                f"{path}: line {n}: {word!r} is not as the tokenisation options leave words "
+                "(give the --lowercase/--strip-punctuation the file was made with)"
+            )
+        seen.add(word)
+        words.append(word)
+        counts.append(int(parts[1]))
+    if not words:
+        raise W2VError(f"vocabulary file {path} holds no 'word count' lines")
+    return words, np.array(counts, np.int64)
+
+
+def vocab_from_file(words: list[str], counts: np.ndarray, min_count: int, max_vocab: int) -> tuple[Vocab, np.ndarray]:
+    """The vocabulary a file's words and counts give, and the map from file order to final ids."""
+    order = sorted((i for i, c in enumerate(counts.tolist()) if c >= min_count), key=lambda i: (-counts[i], words[i]))
+    if max_vocab:
+        order = order[:max_vocab]
+    mapping = np.full(len(words), DROP, np.int32)
+    mapping[order] = np.arange(len(order), dtype=np.int32)
+    return Vocab([words[i] for i in order], counts[order]), mapping

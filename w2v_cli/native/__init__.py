@@ -1,4 +1,4 @@
-"""Load the compiled kernels (`kernel.c` here, built at install as the extension `w2v_kernel`) by ctypes.
+"""Load the compiled kernels (`kernel.c` and `scan.c` here, built at install as the extension `w2v_kernel`) by ctypes.
 
 ctypes releases the GIL for the length of every call, so training jobs on
 several threads run in parallel. Each wrapper checks dtypes and contiguity
@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 from numpy.ctypeslib import ndpointer
 
-ABI = 1  # must equal W2V_ABI in kernel.c
+ABI = 2  # must equal W2V_ABI in kernel.c
 MODULE = "w2v_kernel"
 
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
@@ -57,10 +57,18 @@ def load() -> ctypes.CDLL | None:
     lib.w2v_scan_block.argtypes = [
         *(_arr(np.uint8), i64, _arr(np.int32), i64),  # buf, n, table, table size
         *(_arr(np.uint64), _arr(np.int64), _arr(np.int64), _arr(np.int64)),  # hashes, word_off, word_len, counts
-        *(_arr(np.uint8), _arr(np.int64), _arr(np.int32), i64),  # pool, state, out, max_sentence
+        *(_arr(np.uint8), _arr(np.int64), _arr(np.int32), i64, i64),  # pool, state, out, max_sentence, flags
+        *(_arr(np.uint8), _arr(np.int32), _arr(np.int32)),  # props, lower, extra
     ]
     lib.w2v_rehash.restype = None
     lib.w2v_rehash.argtypes = [_arr(np.int32), i64, _arr(np.uint64), i64]
+    lib.w2v_compact.restype = i64
+    lib.w2v_compact.argtypes = [
+        *(_arr(np.uint8), i64, _arr(np.uint64), _arr(np.int64), _arr(np.int64), _arr(np.int64)),
+        *(_arr(np.uint8), ctypes.POINTER(i64)),
+    ]
+    lib.w2v_utf8_valid.restype = None
+    lib.w2v_utf8_valid.argtypes = [_arr(np.uint8), _arr(np.int64), _arr(np.int64), i64, _arr(np.uint8)]
     return lib
 
 
@@ -132,13 +140,28 @@ def _check_ids(W, C, tokens, negatives) -> None:
             raise ValueError(f"word ids must lie in [0, {W.shape[0]})")
 
 
-def scan_block(buf, table, hashes, word_off, word_len, counts, pool, state, out, max_sentence) -> int:
-    """Tokenise `buf` (uint8) into provisional ids in `out`; see `scan.CScanner`."""
+def scan_block(buf, table, hashes, word_off, word_len, counts, pool, state, out, max_sentence, flags, tables) -> int:
+    """Tokenise `buf` (uint8) into word ids in `out`; see `scan.CScanner` and `scan.c`."""
     return _lib().w2v_scan_block(
-        buf, buf.size, table, table.size, hashes, word_off, word_len, counts, pool, state, out, max_sentence
-    )
+        buf, buf.size, table, table.size, hashes, word_off, word_len, counts, pool, state, out, max_sentence,
+        flags, *tables,
+    )  # fmt: skip
 
 
 def rehash(table, hashes, n_words: int) -> None:
     """Insert words 0..n_words-1 into the empty `table` (all -1) by their hashes."""
     _lib().w2v_rehash(table, table.size, hashes, n_words)
+
+
+def compact(keep, hashes, word_off, word_len, counts, pool) -> tuple[int, int]:
+    """Keep words with `keep` (n,) uint8 set, renumbered in order, in place; returns (words, pool bytes)."""
+    used = i64()
+    k = _lib().w2v_compact(keep, keep.size, hashes, word_off, word_len, counts, pool, ctypes.byref(used))
+    return k, used.value
+
+
+def utf8_valid(pool, word_off, word_len) -> np.ndarray:
+    """(n,) bool: whether each word pool[off:off+len] is valid UTF-8."""
+    valid = np.zeros(word_off.size, np.uint8)
+    _lib().w2v_utf8_valid(pool, word_off, word_len, word_off.size, valid)
+    return valid.astype(bool)

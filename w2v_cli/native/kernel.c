@@ -1,6 +1,6 @@
-/* The compiled kernels of w2v: skip-gram negative-sampling updates and the
- * vocabulary scanner. Plain C99, no Python API in the hot code; Python loads
- * this library with ctypes (`w2v_cli/native/__init__.py`), which releases the GIL
+/* The compiled kernels of w2v: skip-gram negative-sampling updates (the
+ * vocabulary scanner is scan.c, in the same library). Plain C99, no Python
+ * API in the hot code; Python loads this library with ctypes (`w2v_cli/native/__init__.py`), which releases the GIL
  * for every call, so jobs on several threads run in parallel.
  *
  * Same model as the numpy engine (`engines/numpy_math.py`): each context word's input
@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* Bumped whenever a signature below changes; the loader refuses a mismatch. */
-#define W2V_ABI 1
+#define W2V_ABI 2
 
 /* x86-64 builds carry an AVX2+FMA copy of the hot functions, picked at load
  * time, next to the baseline one; other platforms get the baseline only. */
@@ -77,79 +77,6 @@ static inline int64_t window(const int32_t *tokens, const int32_t *sentence, con
 #undef real
 #undef SUFFIX
 #undef EXP
-
-/* ---- vocabulary scanner: FNV-1a hashing into an open-addressing table ---- */
-
-static inline int is_space(uint8_t b) { return b == 32 || b == 10 || b == 9 || b == 13 || b == 11 || b == 12; }
-
-/* Slot of the token buf[start:start+len] in table (or the empty slot where it goes). */
-static inline int64_t find_slot(const int32_t *table, int64_t table_size, const uint8_t *pool,
-                                const int64_t *word_off, const int64_t *word_len, const uint8_t *tok, int64_t len,
-                                uint64_t h) {
-    uint64_t mask = (uint64_t)table_size - 1, slot = h & mask;
-    for (;;) {
-        int32_t w = table[slot];
-        if (w < 0) return (int64_t)slot;
-        if (word_len[w] == len && memcmp(pool + word_off[w], tok, (size_t)len) == 0) return (int64_t)slot;
-        slot = (slot + 1) & mask;
-    }
-}
-
-/* Tokenise buf (split on ASCII whitespace); write provisional ids, and -1 at
- * line ends and every max_sentence tokens, to out; return how many. New words
- * get the next id, their bytes go to pool. state = [n_words, pool_used, run]
- * is updated in place. The caller ensures room for the worst case: every
- * token new, table at most half full. */
-int64_t w2v_scan_block(const uint8_t *buf, int64_t n, int32_t *table, int64_t table_size, uint64_t *hashes,
-                       int64_t *word_off, int64_t *word_len, int64_t *counts, uint8_t *pool, int64_t *state,
-                       int32_t *out, int64_t max_sentence) {
-    int64_t n_words = state[0], pool_used = state[1], run = state[2], i = 0, m = 0;
-    while (i < n) {
-        uint8_t b = buf[i];
-        if (is_space(b)) {
-            if (b == 10 && run > 0) {
-                out[m++] = -1;
-                run = 0;
-            }
-            i++;
-            continue;
-        }
-        int64_t start = i;
-        uint64_t h = 14695981039346656037ULL;
-        while (i < n && !is_space(buf[i])) h = (h ^ buf[i++]) * 1099511628211ULL;
-        int64_t len = i - start, slot = find_slot(table, table_size, pool, word_off, word_len, buf + start, len, h);
-        int32_t w = table[slot];
-        if (w < 0) {
-            w = (int32_t)n_words++;
-            table[slot] = w;
-            hashes[w] = h;
-            word_off[w] = pool_used;
-            word_len[w] = len;
-            memcpy(pool + pool_used, buf + start, (size_t)len);
-            pool_used += len;
-        }
-        counts[w]++;
-        out[m++] = w;
-        if (++run == max_sentence) {
-            out[m++] = -1;
-            run = 0;
-        }
-    }
-    state[0] = n_words;
-    state[1] = pool_used;
-    state[2] = run;
-    return m;
-}
-
-/* Re-insert words 0..n_words-1 into an empty table (all -1) by their hashes. */
-void w2v_rehash(int32_t *table, int64_t table_size, const uint64_t *hashes, int64_t n_words) {
-    uint64_t mask = (uint64_t)table_size - 1;
-    for (int64_t w = 0; w < n_words; w++) {
-        uint64_t slot = hashes[w] & mask;
-        while (table[slot] >= 0) slot = (slot + 1) & mask;
-        table[slot] = (int32_t)w;
-    }
-}
 
 /* An importable (empty) module, so the library builds and installs as a
  * regular extension on every platform; Python calls it through ctypes. */
