@@ -17,7 +17,7 @@ import sys
 import click
 
 from w2v_cli import __version__, display
-from w2v_cli.config import DEFAULT_CONFIG, FIELDS
+from w2v_cli.config import DEFAULT_CONFIG, FIELDS, shown_default
 from w2v_cli.errors import W2VError
 
 
@@ -44,15 +44,23 @@ def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def config_options(fn):
-    """One click option per `TrainConfig` field (but corpus), with its help, type and shown default."""
+VOCAB_KEYS = ("lowercase", "strip_punctuation", "min_count", "max_vocab", "vocab_memory", "max_sentence")
+
+
+def config_options(fn=None, *, only: tuple[str, ...] | None = None):
+    """One click option per `TrainConfig` field (but corpus, or just `only`), with its help, type and default."""
+    if fn is None:
+        return functools.partial(config_options, only=only)
     for key, f in reversed(list(FIELDS.items())):
-        if key == "corpus":
+        if key == "corpus" or (only is not None and key not in only):
             continue
         m = f.metadata
         decls = ([m["short"]] if m["short"] else []) + ["--" + key.replace("_", "-"), key]
+        shown = "" if m["multiple"] else f"  [default: {shown_default(f)}]"
+        if m["kind"] is bool:  # a flag; None when absent, so a YAML value stands
+            fn = click.option(*decls, is_flag=True, default=None, help=m["help"] + shown)(fn)
+            continue
         kind = click.Choice(m["choices"]) if m["choices"] else click.Path() if m["path"] else m["kind"]
-        shown = "" if m["multiple"] else f"  [default: {m['shown'] or f.default}]"
         fn = click.option(*decls, type=kind, multiple=m["multiple"], help=m["help"] + shown)(fn)
     return fn
 
@@ -75,14 +83,22 @@ def main() -> None:
               help="YAML config with any of the keys below; flags override it. With no CORPUS and no --config, "
               "the embedded default corpus is trained.")  # fmt: skip
 @config_options
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only the vocabulary pass and a few seconds of training steps: print "
+    "the vocabulary, memory, disk and time the run would need, write nothing, exit 0 if it would run.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or notes.")
 @handle_errors
-def train(corpus, config_path, quiet, **flags) -> None:
+def train(corpus, config_path, dry_run, quiet, **flags) -> None:
     """Train skip-gram vectors on CORPUS (text files or directories; .gz/.bz2/.xz ok).
 
     Writes vectors.txt and vectors.bin (word2vec formats), model.w2v (native,
     with both matrices and counts), config.yaml (the resolved config) and
-    metrics.json into the output directory.
+    metrics.json into the output directory. Tokens are split on every Unicode
+    whitespace character; disk, memory and every input are checked before
+    the work they would stop.
     """
     from w2v_cli.config import choose_config, resolve_config
     from w2v_cli.pipeline import train_and_save
@@ -93,6 +109,9 @@ def train(corpus, config_path, quiet, **flags) -> None:
         click.echo(f"note: no corpus given; training the embedded default ({DEFAULT_CONFIG.parent})", err=True)
     overrides = {k: (list(v) or None) if isinstance(v, tuple) else v for k, v in flags.items()}
     cfg = resolve_config(config_path, dict(overrides, corpus=list(corpus) or None))
+    if dry_run:
+        _dry_run(cfg, TerminalProgress(quiet))
+        return
     vectors, paths = train_and_save(cfg, TerminalProgress(quiet))
     if vectors.metrics["loss_per_epoch"][-1] is None:
         click.echo(
@@ -102,6 +121,40 @@ def train(corpus, config_path, quiet, **flags) -> None:
         )
     click.echo(display.train_summary(vectors.metrics, cfg.dim))
     click.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _dry_run(cfg, progress) -> None:
+    from w2v_cli.pipeline import dry_run
+
+    report = dry_run(cfg, progress)
+    click.echo("\n".join(display.dry_run_lines(report, cfg)))
+    for problem in report["problems"]:
+        click.echo(f"error: {problem}", err=True)
+    if report["problems"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("corpus", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="Vocabulary file to write.")
+@config_options(only=VOCAB_KEYS)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or notes.")
+@handle_errors
+def vocab(corpus, output, quiet, **flags) -> None:
+    """Count the words of CORPUS and write them as `word count` lines, most frequent first.
+
+    The format of word2vec.c's -save-vocab. Tokenisation options are those of
+    `w2v train`; give the same ones to `w2v train --vocab FILE`, which then
+    trains with exactly these words and counts, so several runs share one
+    vocabulary without counting the corpus again.
+    """
+    from w2v_cli.config import resolve_config
+    from w2v_cli.pipeline import save_vocabulary
+    from w2v_cli.progress import TerminalProgress
+
+    cfg = resolve_config(None, dict(flags, corpus=list(corpus)))
+    counted = save_vocabulary(cfg, output, TerminalProgress(quiet))
+    click.echo(display.vocab_summary(counted, output))
 
 
 def _echo_results(query: str, found, as_json: bool, pos, neg) -> None:
@@ -126,7 +179,9 @@ def similar(model, words, topn, positive, negative, as_json) -> None:
     MODEL is a training output directory, a model.w2v file, or any word2vec
     text/binary file. WORDS may be an analogy: `w2v similar out king - man + woman`
     (same as `-p king -p woman -n man`). With no words, piped input is read as
-    one query per line; at a terminal an interactive prompt opens.
+    one query per line; at a terminal an interactive prompt opens. A model
+    trained with --lowercase or --strip-punctuation normalises the query words
+    the same way ("Jesus" finds "jesus").
     """
     from w2v_cli.files import load_vectors
     from w2v_cli.query import parse_query
@@ -231,7 +286,9 @@ def evaluate(model, analogies, similarity, restrict_vocab, method, as_json) -> N
     Analogies report accuracy per section, semantic, syntactic and total, and
     coverage (questions answered / all; a question with an unknown word, or a word
     outside --restrict-vocab, is skipped). Similarity reports Spearman and Pearson
-    correlation and how many pairs were out of vocabulary.
+    correlation and how many pairs were out of vocabulary. Test words are
+    matched case-insensitively, and with the model's --strip-punctuation
+    applied if it was trained with it.
     """
     from w2v_cli.evaluate import evaluate_model
 

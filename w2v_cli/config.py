@@ -81,6 +81,17 @@ class TrainConfig:
     noise_exponent: float = setting(0.75, "Exponent of the unigram noise distribution (word2vec's 0.75).", low=0)
     max_sentence: int = setting(10_000, "Lines longer than this many words are split (as word2vec.c and gensim).",
                                 low=2)  # fmt: skip
+    lowercase: bool = setting(False, "Lower-case every token (Unicode, as Python's str.lower: 'Éire' -> 'éire'); "
+                              "off, as word2vec.c. Queries to the model are lower-cased too.")  # fmt: skip
+    strip_punctuation: bool = setting(False, "Cut leading and trailing punctuation (Unicode P*) from every token "
+                                      "and drop tokens made only of it ('(LUB).' -> 'LUB'; \"don't\" and symbols "
+                                      "such as $ and + stay); off, as word2vec.c. Queries get the same.")  # fmt: skip
+    vocab_memory: str = setting("auto", "Most memory the vocabulary count may hold (512M, 2G, ...); beyond it the "
+                                "rarest words are pruned and the rest recounted exactly in a second pass. auto: a "
+                                "quarter of this machine's RAM.")  # fmt: skip
+    vocab: str | None = setting(None, "Vocabulary file of 'word count' lines (from `w2v vocab` or word2vec.c "
+                                "-save-vocab): train with its words and counts instead of counting the corpus.",
+                                kind=str, path=True)  # fmt: skip
     engine: str = setting("auto", "Update kernel: compiled C or vectorised numpy; auto picks C when it was built "
                           "at install.", choices=ENGINES)  # fmt: skip
     batch_words: int = setting(1024, "Centers per numpy-engine step: big enough for fast matrix products, small "
@@ -101,12 +112,25 @@ class TrainConfig:
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
+def shown_default(f: dataclasses.Field) -> str:
+    """A setting's default as --help and the README show it: `shown`, "none", "false"/"true", or the value."""
+    if f.metadata["shown"]:
+        return f.metadata["shown"]
+    if f.metadata["multiple"] or f.default is None:
+        return "none"
+    return str(f.default).lower() if isinstance(f.default, bool) else str(f.default)
+
+
 def _check_value(key: str, value: Any, meta: dict) -> None:
     """One setting against its metadata: type, bound, choices."""
     kind, low, strict = meta["kind"], meta["low"], meta["strict"]
     if meta["choices"] is not None:
         if value not in meta["choices"]:
             raise W2VError(f"config key '{key}' must be one of {', '.join(meta['choices'])}, got {value!r}")
+        return
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise W2VError(f"config key '{key}' must be true or false, got {value!r}")
         return
     if kind is str:
         if not isinstance(value, str) or not value:
@@ -131,7 +155,46 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise W2VError(f"config key 'negative' must be >= 1 with loss 'neg', got {cfg.negative}")
     if cfg.min_lr is not None and cfg.min_lr > cfg.lr:
         raise W2VError(f"config key 'min_lr' must be <= lr ({cfg.lr}), got {cfg.min_lr}")
+    vocab_memory_bytes(cfg.vocab_memory)
     return cfg
+
+
+SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+MIN_VOCAB_MEMORY = 64 << 20  # room for a 1 MiB block's worst case after a prune
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes in '512M', '2G', '1.5g' or '1000000' (binary units); None if it is not a size.
+
+    Example: `parse_size("2G")` -> `2147483648`.
+    """
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = t[-1:] if t[-1:] in SIZE_UNITS else ""
+    try:
+        value = float(t[: len(t) - len(unit)])
+    except ValueError:
+        return None
+    return int(value * SIZE_UNITS[unit]) if value >= 0 else None
+
+
+def machine_memory() -> int:
+    """This machine's physical RAM in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def vocab_memory_bytes(setting: str) -> int:
+    """The vocab_memory setting in bytes: a size, or "auto" (a quarter of the RAM); a W2VError if invalid."""
+    if setting == "auto":
+        return max(machine_memory() // 4, MIN_VOCAB_MEMORY)
+    size = parse_size(setting)
+    if size is None:
+        raise W2VError(f"config key 'vocab_memory' must be a size such as 512M or 2G, or auto; got {setting!r}")
+    if size < MIN_VOCAB_MEMORY:
+        raise W2VError(f"config key 'vocab_memory' must be at least 64M, got {setting}")
+    if size > machine_memory():
+        raise W2VError(f"config key 'vocab_memory' ({setting}) is more than this machine's memory "
+                       f"({machine_memory() / (1 << 30):.1f}G)")  # fmt: skip
+    return size
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
@@ -158,7 +221,7 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     if unknown:
         raise W2VError(f"{path}: unknown config key '{unknown[0]}' (allowed: {', '.join(FIELDS)})")
     base = path.parent
-    for key in ("corpus", "output", "eval_analogies", "eval_similarity"):
+    for key in ("corpus", "output", "vocab", "eval_analogies", "eval_similarity"):
         if key in data:
             data[key] = _resolve_paths(key, data[key], base)
     return data
@@ -166,11 +229,12 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
 
 def _resolve_paths(key: str, value: Any, base: Path) -> Any:
     """Make relative paths in the YAML relative to the YAML file's directory."""
-    if key != "output" and isinstance(value, str):
+    single = key in ("output", "vocab")
+    if not single and isinstance(value, str):
         value = [value]
-    if key != "output" and isinstance(value, list):
+    if not single and isinstance(value, list):
         return [os.path.normpath(base / p) if isinstance(p, str) else p for p in value]
-    if key == "output" and isinstance(value, str):
+    if single and isinstance(value, str):
         return os.path.normpath(base / value)
     return value
 
@@ -190,6 +254,7 @@ def resolve_config(yaml_path: str | None, overrides: dict[str, Any]) -> TrainCon
     cfg.corpus = [os.path.abspath(p) for p in cfg.corpus]
     cfg.eval_analogies = [os.path.abspath(p) for p in cfg.eval_analogies]
     cfg.eval_similarity = [os.path.abspath(p) for p in cfg.eval_similarity]
+    cfg.vocab = cfg.vocab and os.path.abspath(cfg.vocab)
     return cfg
 
 

@@ -37,6 +37,48 @@ def train_summary(m: dict[str, Any], dim: int) -> str:
     )
 
 
+def size(n: float) -> str:
+    """Bytes for people: `size(1.5e9)` -> "1.50 GB", `size(2e6)` -> "2.0 MB"."""
+    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
+def duration(seconds: float) -> str:
+    """`duration(3725)` -> "1h 2m", `duration(75)` -> "1m 15s", `duration(4.2)` -> "4.2s"."""
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)}h {int(seconds % 3600 // 60)}m"
+    return f"{int(seconds // 60)}m {int(seconds % 60)}s" if seconds >= 60 else f"{seconds:.1f}s"
+
+
+def dry_run_lines(r: dict[str, Any], cfg: Any) -> list[str]:
+    """What `w2v train --dry-run` prints: the vocabulary, the needs next to what there is, the time."""
+    pruning = r["vocab_pruning"]
+    lines = [
+        f"corpus: {r['corpus_words']:,} words in {r['corpus_files']} file(s), {r['distinct_words']:,} distinct"
+        + (f" (count pruned {pruning['prunes']} time(s) to fit --vocab-memory)" if pruning else ""),
+        f"vocabulary: {r['vocab_size']:,} words (min_count {cfg.min_count}), {r['train_words']:,} words to train "
+        f"per epoch; vocabulary pass {r['vocab_seconds']:.1f}s",
+        f"memory: {size(r['model_bytes'])} for the model ({cfg.dim} dims, {r['workers']} workers), "
+        f"{size(r['memory_available'])} available",
+        f"disk: {size(r['output_bytes'])} of outputs + {size(r['id_file_bytes'])} temporary id file, "
+        f"{size(r['disk_free'])} free",
+    ]
+    if r["train_seconds_estimate"] is not None:
+        lines.append(
+            f"training: about {duration(r['train_seconds_estimate'])} for {cfg.epochs} epochs at "
+            f"{r['words_per_second']:,} words/s (measured here, engine {r['engine']})"
+        )
+    lines.append("dry run: nothing was written")
+    return lines
+
+
+def vocab_summary(counted: Any, output: str) -> str:
+    """The line `w2v vocab` ends with."""
+    scan = counted.scan
+    return (
+        f"wrote {output}: {len(counted.vocab):,} words of {scan.counts.size:,} distinct in {scan.tokens:,} corpus words"
+    )
+
+
 def results(query: str, found: list[tuple[str, float]]) -> str:
     """A query and its answers, one per line."""
     return "\n".join([f"{query}:"] + [f"  {w:<24} {s:.4f}" for w, s in found])

@@ -5,7 +5,8 @@
   b - a + c (3CosAdd) or by 3CosMul (Levy & Goldberg 2014), ignoring a, b and c.
   Only the `restrict_vocab` most frequent words take part, as questions and as
   answers. Matching is case-insensitive; where two words differ only in case, the
-  more frequent one stands for both. Sections whose name starts with `gram` are
+  more frequent one stands for both. Test words are normalised as the model's
+  corpus was (`Vectors.normalise`: --strip-punctuation). Sections whose name starts with `gram` are
   syntactic, the rest semantic. Accuracy counts answered questions; coverage is
   answered / all. These are the rules of gensim's `evaluate_word_analogies`.
 - Similarity: `word1 word2 score` lines (tab or spaces; `#` comments). The model's
@@ -63,6 +64,11 @@ def restricted_index(vectors: Vectors, restrict_vocab: int) -> dict[str, int]:
     return {vectors.words[i].upper(): i for i in reversed(range(n))}
 
 
+def _matcher(vectors: Vectors):
+    """A test word -> the key it is looked up by in `restricted_index`: normalised as the model, upper-cased."""
+    return lambda w: vectors.normalise(w).upper()
+
+
 def _answer(unit: np.ndarray, upper: list[str], abc: np.ndarray, method: str) -> list[str]:
     """The predicted word (upper-cased) for each row of question ids abc (n, 3)."""
     ua, ub, uc = unit[abc[:, 0]], unit[abc[:, 1]], unit[abc[:, 2]]
@@ -87,18 +93,20 @@ def evaluate_analogies(vectors: Vectors, path: str | Path, restrict_vocab: int =
     if method not in ("add", "mul"):
         raise W2VError(f"analogy method must be add or mul, got {method!r}")
     ok = restricted_index(vectors, restrict_vocab)
+    key = _matcher(vectors)
     n = min(restrict_vocab, len(vectors.words)) if restrict_vocab else len(vectors.words)
     unit = unit_rows(vectors.matrix[:n])
     upper = [w.upper() for w in vectors.words[:n]]
     sections = []
     for name, questions in read_analogies(path):
-        known = [q for q in questions if all(w.upper() in ok for w in q)]
+        questions = [tuple(key(w) for w in q) for q in questions]
+        known = [q for q in questions if all(w in ok for w in q)]
         correct = 0
         for start in range(0, len(known), 256):
             part = known[start : start + 256]
-            abc = np.array([[ok[w.upper()] for w in q[:3]] for q in part], dtype=np.int64)
+            abc = np.array([[ok[w] for w in q[:3]] for q in part], dtype=np.int64)
             answers = _answer(unit, upper, abc, method)
-            correct += sum(ans == q[3].upper() for ans, q in zip(answers, part))
+            correct += sum(ans == q[3] for ans, q in zip(answers, part))
         sections.append(_score(name, correct, len(known), len(questions)))
     semantic = [s for s in sections if not s["section"].startswith("gram")]
     syntactic = [s for s in sections if s["section"].startswith("gram")]
@@ -173,7 +181,9 @@ def evaluate_similarity(vectors: Vectors, path: str | Path, restrict_vocab: int 
     """Spearman and Pearson correlation of cosine similarity with the human scores."""
     pairs, bad = read_pairs(path)
     ok = restricted_index(vectors, restrict_vocab)
-    known = [(ok[a.upper()], ok[b.upper()], s) for a, b, s in pairs if a.upper() in ok and b.upper() in ok]
+    key = _matcher(vectors)
+    keyed = [(key(a), key(b), s) for a, b, s in pairs]
+    known = [(ok[a], ok[b], s) for a, b, s in keyed if a in ok and b in ok]
     result = {
         "file": str(path),
         "pairs": len(pairs),

@@ -136,7 +136,10 @@ def atomic_dir(outdir: Path):
             os.replace(tmp, final)
     except BaseException:
         for h in handles:
-            h.close()
+            try:
+                h.close()
+            except OSError:  # a full disk fails the flush in close too; the file goes anyway
+                pass
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
         raise

@@ -1,9 +1,12 @@
 """The training pipeline: corpus -> vocabulary -> epochs -> vectors (-> output directory).
 
-1. `scan.scan_corpus` reads every corpus file once, counts the tokens and
-   writes them as provisional ids to a temporary file beside the output.
-2. `vocab.build_vocab` prunes and sorts the vocabulary; the noise distribution
-   and the subsampling probabilities come from its counts.
+0. `preflight` checks that the id file fits on the output's disk.
+1. `scan.scan_corpus` reads every corpus file (twice if the count had to be
+   pruned to fit `vocab_memory`), counts the tokens and writes them as
+   provisional ids to an unnamed temporary file beside the output.
+2. `vocab.build_vocab` prunes and sorts the vocabulary (or `vocab` gives it
+   from a file); the noise distribution and the subsampling probabilities come
+   from its counts. `preflight` checks the model's memory and the outputs' disk.
 3. `schedule.iter_jobs` turns each epoch of the id file into engine jobs, with
    every random draw from the one seeded Generator; a runner (`engines.runners`)
    runs them on this thread, on threads or on forked processes, and the
@@ -19,84 +22,125 @@ epochs, by words processed.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from w2v_cli import sampling
-from w2v_cli.config import TrainConfig, to_dict
+from w2v_cli import preflight, sampling
+from w2v_cli.config import TrainConfig, to_dict, vocab_memory_bytes
 from w2v_cli.corpus import expand_paths
 from w2v_cli.engines import Job, engine_class, make_engine, resolve_engine, runners
 from w2v_cli.errors import W2VError
 from w2v_cli.formats import unholdable
 from w2v_cli.progress import Progress
-from w2v_cli.scan import ScanResult, scan_corpus
+from w2v_cli.scan import IdFile, ScanOptions, ScanResult, scan_corpus
 from w2v_cli.schedule import Schedule, Tracker, iter_jobs
 from w2v_cli.vectors import Vectors
-from w2v_cli.vocab import Vocab, build_vocab, check_vocab
+from w2v_cli.vocab import Vocab, build_vocab, check_vocab, read_vocab_file, vocab_from_file
+
+
+@dataclass
+class Counted:
+    """The vocabulary pass's result: the scan, the vocabulary, and how to map the id stream to it."""
+
+    scan: ScanResult
+    vocab: Vocab
+    mapping: np.ndarray  # provisional id -> final id, or DROP
+    bad: int  # invalid UTF-8 bytes replaced
+    train_words: int  # corpus tokens that are in the vocabulary: what an epoch trains on
+    seconds: float
+
+
+def scan_options(cfg: TrainConfig) -> ScanOptions:
+    return ScanOptions(cfg.max_sentence, cfg.lowercase, cfg.strip_punctuation, vocab_memory_bytes(cfg.vocab_memory))
+
+
+def count_vocabulary(cfg: TrainConfig, files: list[Path], ids: IdFile | None, progress: Progress) -> Counted:
+    """Scan the corpus (writing its ids to `ids`, if given) and build the vocabulary, or take it from cfg.vocab."""
+    t0 = time.perf_counter()
+    opts = scan_options(cfg)
+    if cfg.vocab:
+        words, counts = read_vocab_file(cfg.vocab, cfg.lowercase, cfg.strip_punctuation)
+        scan = scan_corpus(files, ids, opts, progress, [w.encode("utf-8") for w in words])
+        vocab, mapping = vocab_from_file(words, counts, cfg.min_count, cfg.max_vocab)
+        bad = 0
+    else:
+        scan = scan_corpus(files, ids, opts, progress)
+        vocab, mapping, bad = build_vocab(scan, cfg.min_count, cfg.max_vocab)
+    check_vocab(vocab, scan, cfg.min_count)
+    check_holdable(vocab.words)
+    train_words = int(scan.counts[mapping >= 0].sum())
+    if cfg.vocab and train_words < 0.9 * vocab.total:
+        progress.note(
+            f"the corpus holds {train_words:,} tokens of the vocabulary's words, while {cfg.vocab} counts "
+            f"{vocab.total:,}: was it made from other text, or with other --lowercase/--strip-punctuation?"
+        )
+    return Counted(scan, vocab, mapping, bad, train_words, time.perf_counter() - t0)
 
 
 def train(cfg: TrainConfig, progress: Progress | None = None, workdir: str | None = None) -> Vectors:
-    """Train on `cfg.corpus`; the temporary id file lives in `workdir` (default `cfg.output`) and is removed."""
+    """Train on `cfg.corpus`; the unnamed id file lives in `workdir` (default `cfg.output`).
+
+    Every check that can fail runs before the work it protects (`preflight.py`).
+    """
     progress = progress or Progress()
     files = expand_paths(cfg.corpus)
     check_eval_files(cfg)
     where = prepare_output_dir(workdir or cfg.output)
+    preflight.check_id_disk(files, where)
     engine_name = resolve_engine(cfg, progress.note)
     engine_class(engine_name).prepare_process()
     rng = np.random.default_rng(cfg.seed)
-    fd, ids_name = tempfile.mkstemp(dir=where, prefix=".w2v-corpus-", suffix=".ids")
+    ids = IdFile(where)
     try:
-        t0 = time.perf_counter()
-        with os.fdopen(fd, "wb") as ids_file:
-            scan = scan_corpus(files, ids_file, cfg.max_sentence, progress=progress)
-        vocab, mapping, bad = build_vocab(scan, cfg.min_count, cfg.max_vocab)
-        check_vocab(vocab, scan, cfg.min_count)
-        check_holdable(vocab.words)
-        distinct, scan.words = len(scan.words), []  # the raw words are not needed for training
-        vocab_seconds = time.perf_counter() - t0
-        W, C, metrics = train_epochs(cfg, engine_name, vocab, mapping, Path(ids_name), rng, progress)
+        counted = count_vocabulary(cfg, files, ids, progress)
+        workers = cfg.workers or os.cpu_count() or 1
+        scratch = engine_class(engine_name).scratch_bytes(cfg, len(counted.vocab))
+        preflight.check_model_memory(cfg, scratch, len(counted.vocab), workers)
+        preflight.check_output_disk(counted.vocab.words, cfg.dim, Path(cfg.output) if workdir is None else where)
+        W, C, metrics = train_epochs(cfg, engine_name, counted, ids, rng, progress)
     finally:
-        Path(ids_name).unlink(missing_ok=True)
+        ids.close()
     if not (np.isfinite(W).all() and np.isfinite(C).all()):
         raise W2VError("training diverged (vectors contain nan/inf); try a lower --lr; no output was written")
     metrics = {
         "engine": engine_name,
-        **scan_metrics(scan, vocab, distinct, bad),
+        **scan_metrics(counted),
         "epochs": cfg.epochs,
-        "vocab_seconds": round(vocab_seconds, 3),
+        "vocab_seconds": round(counted.seconds, 3),
         **metrics,
         "config": to_dict(cfg),
     }
+    vocab = counted.vocab
     return Vectors(vocab.words, W, vocab.counts, {"config": to_dict(cfg), "metrics": metrics}, C)
 
 
 def check_holdable(words: list[str]) -> None:
-    """Before training, not after it: every word must fit the word2vec formats (no whitespace inside).
+    """Before training, not after it: every word must fit the word2vec formats.
 
-    The scanners split on ASCII whitespace only, so a token can hold U+00A0 and the like.
+    The scanners split on all Unicode whitespace, so this holds by construction;
+    it stays as the guard that a run can never fail at its very end.
     """
     bad = unholdable(words)
     if bad is not None:
-        raise W2VError(
-            f"the corpus word {bad!r} contains whitespace that word2vec formats cannot hold; "
-            "replace it in the corpus (for U+00A0: sed 's/\\xc2\\xa0/ /g'); nothing was trained"
-        )
+        raise W2VError(f"the corpus word {bad!r} cannot be written in the word2vec formats; nothing was trained")
 
 
-def scan_metrics(scan: ScanResult, vocab: Vocab, distinct: int, bad: int) -> dict:
+def scan_metrics(counted: Counted) -> dict:
     """What the vocabulary pass found, for metrics.json."""
+    scan = counted.scan
     return {
         "corpus_files": scan.files,
         "corpus_bytes": scan.bytes,
         "corpus_words": scan.tokens,
-        "distinct_words": distinct,
-        "vocab_size": len(vocab),
-        "train_words": vocab.total,
-        "invalid_utf8_replaced": bad,
+        "distinct_words": int(scan.counts.size),
+        "vocab_size": len(counted.vocab),
+        "train_words": counted.train_words,
+        "invalid_utf8_replaced": counted.bad,
+        "vocab_pruning": scan.pruning.as_dict() if scan.pruning else None,
     }
 
 
@@ -108,23 +152,30 @@ def init_vectors(rng: np.random.Generator, vocab_size: int, dim: int) -> tuple[n
     return W, np.zeros((vocab_size, dim), np.float32)
 
 
-def train_epochs(cfg: TrainConfig, engine_name: str, vocab: Vocab, mapping, ids_path: Path, rng, progress: Progress):
-    """Initialise the vectors and run every epoch: (W, C, metrics with loss, timing and evaluations)."""
+def setup_training(cfg: TrainConfig, engine_name: str, counted: Counted, rng):
+    """The engine and the shared W, C for a run: (engine, W, C, keep probabilities, workers)."""
     workers = cfg.workers or os.cpu_count() or 1
+    vocab = counted.vocab
     W, C = init_vectors(rng, len(vocab), cfg.dim)
     keep = sampling.keep_probabilities(vocab.counts, cfg.sample)
     noise = sampling.alias_table(sampling.noise_cdf(vocab.counts, cfg.noise_exponent))
     engine = make_engine(engine_name, cfg, len(vocab), noise)
     W, C = runners.share(engine, workers, W, C)
-    total = cfg.epochs * vocab.total
+    return engine, W, C, keep, workers
+
+
+def train_epochs(cfg: TrainConfig, engine_name: str, counted: Counted, ids: IdFile, rng, progress: Progress):
+    """Initialise the vectors and run every epoch: (W, C, metrics with loss, timing and evaluations)."""
+    engine, W, C, keep, workers = setup_training(cfg, engine_name, counted, rng)
+    total = cfg.epochs * counted.train_words
     tracker = Tracker(cfg.epochs, total)
     sched = Schedule(cfg.lr, cfg.final_lr, total)
-    jobs = iter_jobs(cfg.epochs, cfg.window, engine, ids_path, mapping, keep, sched, rng)
+    jobs = iter_jobs(cfg.epochs, cfg.window, engine, ids, counted.mapping, keep, sched, rng)
     evals: list[dict] = []
     t1 = time.perf_counter()
     with progress.bar(total, "train", unit="w") as pb:
         on_result = recorder(tracker, pb)
-        on_epoch_end = epoch_evaluator(cfg, vocab, W, progress, evals)
+        on_epoch_end = epoch_evaluator(cfg, counted.vocab, W, progress, evals)
         parallel = runners.run(jobs, engine, W, C, workers, on_result, on_epoch_end)
     seconds = time.perf_counter() - t1
     metrics = {
@@ -139,6 +190,77 @@ def train_epochs(cfg: TrainConfig, engine_name: str, vocab: Vocab, mapping, ids_
     if evals:
         metrics["eval_per_epoch"] = evals
     return W, C, metrics
+
+
+def measure_speed(cfg: TrainConfig, engine_name: str, counted: Counted, ids: IdFile, seconds: float) -> float:
+    """Training words per second on this machine: real jobs of the first epoch, for about `seconds`."""
+    rng = np.random.default_rng(cfg.seed)
+    engine, W, C, keep, workers = setup_training(cfg, engine_name, counted, rng)
+    sched = Schedule(cfg.lr, cfg.final_lr, cfg.epochs * counted.train_words)
+    jobs = iter_jobs(1, cfg.window, engine, ids, counted.mapping, keep, sched, rng)
+    done = [0]
+    t0 = time.perf_counter()
+
+    def timed():
+        for job in jobs:
+            if time.perf_counter() - t0 > seconds:
+                return
+            yield job
+
+    runners.run(timed(), engine, W, C, workers, lambda job, loss, pairs: done.__setitem__(0, done[0] + job.words),
+                lambda epoch: None)  # fmt: skip
+    return done[0] / max(time.perf_counter() - t0, 1e-9)
+
+
+def dry_run(cfg: TrainConfig, progress: Progress | None = None, seconds: float = 3.0) -> dict:
+    """The vocabulary pass and a few seconds of real training steps; what the run would need and take.
+
+    Writes nothing: the id file is unnamed and lives in the output directory's
+    nearest existing parent. Returns the report `display.dry_run_lines` shows,
+    with `problems`: the preflight errors the real run would stop at.
+    """
+    progress = progress or Progress()
+    files = expand_paths(cfg.corpus)
+    check_eval_files(cfg)
+    where = Path(cfg.output).absolute()
+    while not where.exists():
+        where = where.parent
+    problems = _problems(lambda: preflight.check_id_disk(files, where))
+    engine_name = resolve_engine(cfg, progress.note)
+    ids = IdFile(where)
+    try:
+        counted = count_vocabulary(cfg, files, ids, progress)
+        vocab = counted.vocab
+        workers = cfg.workers or os.cpu_count() or 1
+        scratch = engine_class(engine_name).scratch_bytes(cfg, len(vocab))
+        problems += _problems(lambda: preflight.check_model_memory(cfg, scratch, len(vocab), workers))
+        problems += _problems(lambda: preflight.check_output_disk(vocab.words, cfg.dim, where))
+        speed = measure_speed(cfg, engine_name, counted, ids, seconds) if not problems else None
+    finally:
+        ids.close()
+    return {
+        **scan_metrics(counted),
+        "engine": engine_name,
+        "workers": workers,
+        "vocab_seconds": round(counted.seconds, 3),
+        "model_bytes": preflight.model_bytes(cfg, scratch, len(vocab), workers),
+        "memory_available": preflight.available_memory(),
+        "output_bytes": preflight.output_bytes(vocab.words, cfg.dim),
+        "id_file_bytes": 4 * (counted.scan.tokens + counted.scan.counts.size),
+        "disk_free": preflight.free_disk(where),
+        "words_per_second": round(speed) if speed else None,
+        "train_seconds_estimate": round(cfg.epochs * counted.train_words / speed, 1) if speed else None,
+        "problems": problems,
+    }
+
+
+def _problems(check: Callable[[], None]) -> list[str]:
+    """[the check's error message], or [] if it passes."""
+    try:
+        check()
+    except W2VError as e:
+        return [str(e)]
+    return []
 
 
 def recorder(tracker: Tracker, pb) -> Callable[[Job, float, int], None]:
@@ -202,3 +324,22 @@ def train_and_save(cfg: TrainConfig, progress: Progress | None = None) -> tuple[
 
     vectors = train(cfg, progress)
     return vectors, save_model(Path(cfg.output), vectors)
+
+
+def save_vocabulary(cfg: TrainConfig, output: str, progress: Progress | None = None) -> Counted:
+    """Count `cfg.corpus` and write its vocabulary to `output` atomically (`w2v vocab`)."""
+    from w2v_cli.formats import atomic_dir
+    from w2v_cli.vocab import write_vocab_file
+
+    files = expand_paths(cfg.corpus)
+    path = Path(output)
+    if path.is_dir():
+        raise W2VError(f"vocabulary output {path} is a directory; give a file name")
+    prepare_output_dir(str(path.parent))
+    counted = count_vocabulary(cfg, files, None, progress or Progress())
+    try:
+        with atomic_dir(path.parent) as open_tmp:
+            write_vocab_file(open_tmp(path.name), counted.vocab)
+    except OSError as e:
+        raise W2VError(f"cannot write {path}: {e.strerror or e}") from None
+    return counted

@@ -2,7 +2,8 @@
 
 The query vector is the normalised sum of the unit vectors of the positive
 words minus those of the negative words (gensim's `most_similar`); the query
-words themselves are excluded from the answer.
+words themselves are excluded from the answer. Query words are first
+normalised as the model's corpus was (`Vectors.normalise`).
 
 Example:
     >>> parse_query("king - man + woman")
@@ -60,13 +61,16 @@ class Searcher:
         return self._unit
 
     def lookup(self, words: list[str]) -> list[int]:
-        """Ids of `words`; a `W2VError` naming every unknown one, with a hint where only the case differs."""
-        index = self.vectors.index
-        unknown = [w for w in words if w not in index]
+        """Ids of `words`, normalised as the model's corpus was; a `W2VError` naming every unknown one.
+
+        The error gives a hint where only the case differs.
+        """
+        index, forms = self.vectors.index, [self.vectors.normalise(w) for w in words]
+        unknown = [(w, f) for w, f in zip(words, forms) if f not in index]
         if unknown:
-            hints = [f"'{w}'" + self._case_hint(w) for w in unknown]
+            hints = [f"'{w}'" + (f" (as '{f}')" if f != w else "") + self._case_hint(f) for w, f in unknown]
             raise W2VError(f"unknown word{'s' if len(unknown) > 1 else ''}: {', '.join(hints)}")
-        return [index[w] for w in words]
+        return [index[f] for f in forms]
 
     def _case_hint(self, word: str) -> str:
         """` (did you mean 'Jesus'?)` for 'jesus' when the model has 'Jesus' (the most frequent such word)."""

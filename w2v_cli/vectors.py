@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from w2v_cli.normalise import normalise_word
 from w2v_cli.query import Searcher
 
 
@@ -43,6 +44,15 @@ class Vectors:
     @cached_property
     def searcher(self) -> Searcher:
         return Searcher(self)
+
+    def normalise(self, word: str) -> str:
+        """`word` as the model's tokeniser leaves words: lower-cased, punctuation stripped, where it was trained so.
+
+        Example: on a model trained with --lowercase, `normalise("Paris")` -> `"paris"`.
+        """
+        cfg = self.meta.get("config") or {}
+        lowercase, strip = bool(cfg.get("lowercase")), bool(cfg.get("strip_punctuation"))
+        return normalise_word(word, lowercase, strip) if lowercase or strip else word
 
     @property
     def dim(self) -> int:

@@ -62,6 +62,11 @@ class Engine(ABC):
         """Set up the process before the run starts (allocator settings); nothing by default."""
         return None
 
+    @classmethod
+    def scratch_bytes(cls, cfg, vocab_size: int) -> int:
+        """Memory one worker needs besides W and C (an upper estimate, for the preflight)."""
+        return 16 << 20
+
     @abstractmethod
     def make_jobs(
         self, tokens: Array, sentence: Array, radius: Array, rng: np.random.Generator

@@ -43,6 +43,15 @@ class NumpyEngine(Engine):
         if cfg.loss == "softmax":
             self.batch = max(16, min(self.batch, SOFTMAX_CELLS // max(vocab_size, 1)))
 
+    @classmethod
+    def scratch_bytes(cls, cfg, vocab_size: int) -> int:
+        """A batch's gathered rows and gradients (float64 included), or its softmax matrix, and the (V,) slots."""
+        pairs = (cfg.batch_words + 2 * cfg.window) * 2 * cfg.window
+        rows = pairs * (cfg.negative + 2) * cfg.dim * 8
+        if cfg.loss == "softmax":
+            rows = max(rows, 3 * 8 * SOFTMAX_CELLS)
+        return rows + 16 * vocab_size + (16 << 20)
+
     def make_jobs(self, tokens, sentence, radius, rng) -> Iterator[tuple[Batch, int]]:
         """Batches with context margins of `window` positions on each side."""
         n, m, k = tokens.size, self.window, self.negative
