@@ -14,14 +14,15 @@ from conftest import needs_kernel, write
 
 from w2v_cli.corpus import iter_blocks
 from w2v_cli.normalise import normalise_bytes, normalise_word
-from w2v_cli.scan import IdFile, Limit, PyScanner, ScanOptions, scan_corpus
+from w2v_cli.scan import IdFile, scan_corpus
+from w2v_cli.scanners import Limit, PyScanner, ScanOptions
 
 FLAGS = [(False, False), (True, False), (False, True), (True, True)]  # (lowercase, strip_punctuation)
 SPACES = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
 
 
 def make(kind: str, opts: ScanOptions):
-    from w2v_cli.scan import CScanner
+    from w2v_cli.scanners import CScanner
 
     return CScanner(opts) if kind == "c" else PyScanner(opts)
 
@@ -58,7 +59,7 @@ def test_every_unicode_whitespace_character_separates_tokens(kind):
 @pytest.mark.parametrize("lowercase, strip", [(False, False), (True, True)])  # the others: the random test below
 def test_compiled_scanner_follows_the_definition_on_every_code_point(lowercase, strip):
     """Each code point alone, after a sigma, and before one inside punctuation."""
-    from w2v_cli.scan import CScanner
+    from w2v_cli.scanners import CScanner
 
     chars = [chr(c) for c in range(sys.maxunicode + 1) if not (0xD800 <= c <= 0xDFFF)]
     text = " ".join(f"{c} aΣ{c} (A{c}Σ)." for c in chars)
@@ -71,7 +72,7 @@ def test_compiled_scanner_follows_the_definition_on_every_code_point(lowercase, 
 @pytest.mark.parametrize("lowercase, strip", FLAGS)
 def test_python_and_compiled_scanners_agree_on_random_bytes_and_blocks(tmp_path, lowercase, strip):
     """Byte soup with whitespace, pieces of multi-byte whitespace, invalid UTF-8, cased and punctuation characters."""
-    from w2v_cli.scan import CScanner
+    from w2v_cli.scanners import CScanner
 
     rng = np.random.default_rng(0)
     pieces = ["a", "B", "Σ", "İ", "ʰ", "'", ".", "(", "$", "\u00a0", "\u2003", "\u3000", " ", "\n", "\t", "\x1c"]

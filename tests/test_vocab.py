@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from conftest import needs_kernel, write
 
-from w2v_cli.scan import IdFile, PyScanner, ScanOptions, ScanResult, make_scanner, scan_corpus
+from w2v_cli.scan import IdFile, ScanResult, scan_corpus
+from w2v_cli.scanners import PyScanner, ScanOptions, make_scanner
 from w2v_cli.vocab import build_vocab, iter_segments
 
 SCANNERS = ["python", pytest.param("c", marks=needs_kernel)]
@@ -36,7 +37,7 @@ def _ok(raw: bytes) -> bool:
 def test_auto_scanner_is_the_compiled_one_whenever_the_kernel_is_installed(monkeypatch):
     """The numpy engine scans with C too when it can: same ids, 5x faster."""
     from w2v_cli import native
-    from w2v_cli.scan import CScanner
+    from w2v_cli.scanners import CScanner
 
     assert isinstance(make_scanner(ScanOptions()), CScanner)
     monkeypatch.setattr(native, "available", lambda: False)
@@ -60,7 +61,7 @@ def test_long_lines_split_every_max_sentence_tokens(tmp_path, engine):
 
 
 def test_compiled_scanner_matches_python_scanner_on_random_text(tmp_path):
-    from w2v_cli.scan import CScanner
+    from w2v_cli.scanners import CScanner
 
     rng = np.random.default_rng(0)
     alphabet = np.array(list(b"ab \n\tc\xc3\xa9"), np.uint8)

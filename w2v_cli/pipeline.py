@@ -82,7 +82,7 @@ def count_vocabulary(cfg: TrainConfig, files: list[Path], ids: IdFile | None, pr
 
 
 def train(cfg: TrainConfig, progress: Progress | None = None, workdir: str | None = None) -> Vectors:
-    """Train on `cfg.corpus`; the unnamed id file lives in `workdir` (default `cfg.output`).
+    """Train on `cfg.corpus`; the unnamed id file lives in `workdir` (default `cfg.output`, then checked for room).
 
     Every check that can fail runs before the work it protects (`preflight.py`).
     """
@@ -100,7 +100,8 @@ def train(cfg: TrainConfig, progress: Progress | None = None, workdir: str | Non
         workers = cfg.workers or os.cpu_count() or 1
         scratch = engine_class(engine_name).scratch_bytes(cfg, len(counted.vocab))
         preflight.check_model_memory(cfg, scratch, len(counted.vocab), workers)
-        preflight.check_output_disk(counted.vocab.words, cfg.dim, Path(cfg.output) if workdir is None else where)
+        if workdir is None:  # the outputs go to cfg.output (with a workdir, the caller saves nothing)
+            preflight.check_output_disk(counted.vocab.words, cfg.dim, where)
         W, C, metrics = train_epochs(cfg, engine_name, counted, ids, rng, progress)
     finally:
         ids.close()
