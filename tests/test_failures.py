@@ -169,3 +169,24 @@ def test_a_vocabulary_memory_budget_bounds_the_scan_and_keeps_the_frequent_count
     assert bounded.read_text() == unbounded.read_text()
     rows = dict(line.split() for line in bounded.read_text().splitlines())
     assert {w: int(c) for w, c in rows.items()} == frequent
+
+
+def test_a_write_failure_in_convert_is_one_line_and_leaves_nothing(tmp_path, earlier_run):
+    dest = tmp_path / "conv"
+    dest.mkdir()
+    args = ["convert", str(earlier_run / "model.w2v"), str(dest / "v.txt")]
+    done = run_limited(args, 100)
+    assert done.returncode == 1 and done.stderr.startswith("error: cannot write output in")
+    assert "Traceback" not in done.stderr and list(dest.iterdir()) == []
+
+
+def test_the_id_file_check_runs_before_the_vocabulary_pass(runner, tmp_path, small_corpus, monkeypatch):
+    """Where no tmpfs can be mounted: the same decision, with the free space reported smaller than the need."""
+    from w2v_cli import pipeline, preflight
+    from w2v_cli.cli import main
+
+    monkeypatch.setattr(preflight, "free_disk", lambda path: 1000)
+    monkeypatch.setattr(pipeline, "scan_corpus", lambda *a, **k: pytest.fail("the vocabulary pass started"))
+    result = runner.invoke(main, ["train", str(small_corpus), "-o", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 1 and "the temporary id file needs about" in result.stderr
+    assert "0.00 GB free" in result.stderr

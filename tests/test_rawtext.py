@@ -146,3 +146,13 @@ def test_invalid_utf8_never_reaches_the_vector_files(runner, tmp_path):
     words = load_vectors(tmp_path / "out" / "vectors.txt").words
     assert sorted(words) == ["caf\ufffd", "ok", "\ufffd"]
     assert np.all(np.isfinite(load_vectors(tmp_path / "out").matrix))
+
+
+def test_the_python_api_normalises_queries_like_the_cli(tmp_path):
+    import w2v_cli
+
+    corpus = write(tmp_path / "c.txt", "The Cat sat. The cat, SAT\n" * 20)
+    vecs = w2v_cli.train(str(corpus), dim=4, epochs=1, min_count=1, lowercase=True, strip_punctuation=True)
+    assert sorted(vecs.words) == ["cat", "sat", "the"]
+    assert vecs.most_similar("CAT.", k=1)[0][0] in ("sat", "the")
+    assert np.array_equal(vecs["Sat"], vecs["sat"])

@@ -114,6 +114,8 @@ def _umask() -> int:
 def atomic_dir(outdir: Path):
     """Yield `open_tmp(name)`; on success rename every file into place, else delete them.
 
+    An OSError on the way (a full disk, an I/O error) becomes one W2VError line.
+
     Example: `with atomic_dir(p) as open_tmp: open_tmp("a.txt").write(b"x")`.
     """
     staged: list[tuple[str, Path]] = []
@@ -134,15 +136,22 @@ def atomic_dir(outdir: Path):
             h.close()
         for tmp, final in staged:
             os.replace(tmp, final)
-    except BaseException:
-        for h in handles:
-            try:
-                h.close()
-            except OSError:  # a full disk fails the flush in close too; the file goes anyway
-                pass
-        for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        _discard(handles, staged)
+        if isinstance(e, OSError):  # a full disk, a quota, an I/O error: one line, nothing left behind
+            raise W2VError(f"cannot write output in {outdir}: {e.strerror or e}") from None
         raise
+
+
+def _discard(handles: list, staged: list[tuple[str, Path]]) -> None:
+    """Close and delete every staged temporary file."""
+    for h in handles:
+        try:
+            h.close()
+        except OSError:  # a full disk fails the flush in close too; the file goes anyway
+            pass
+    for tmp, _ in staged:
+        Path(tmp).unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- reading
