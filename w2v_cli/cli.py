@@ -44,7 +44,7 @@ def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-VOCAB_KEYS = ("lowercase", "strip_punctuation", "min_count", "max_vocab", "vocab_memory", "max_sentence")
+VOCAB_KEYS = ("lowercase", "strip_punctuation", "min_count", "max_vocab", "vocab_memory")
 
 
 def config_options(fn=None, *, only: tuple[str, ...] | None = None):

@@ -74,6 +74,7 @@ class IdFile:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self.written = 0  # bytes
         try:
             self.file = tempfile.TemporaryFile(dir=directory, prefix=".w2v-ids-")
         except OSError as e:
@@ -81,26 +82,28 @@ class IdFile:
 
     def write(self, ids: np.ndarray) -> None:
         try:
-            self.file.write(np.ascontiguousarray(ids, np.int32).tobytes())
+            self.written += self.file.write(np.ascontiguousarray(ids, np.int32).tobytes())
         except OSError as e:
-            size = self.file.tell() / 1e6
-            raise W2VError(
-                f"cannot write the temporary id file in {self.directory} after {size:.0f} MB: "
-                f"{e.strerror or e}; free some space or use another -o"
-            ) from None
+            raise self._error(e) from None
 
     def finish(self) -> None:
         """Flush what was written, so that `read` sees it."""
-        self.write(np.zeros(0, np.int32))
         try:
             self.file.flush()
         except OSError as e:
-            raise W2VError(f"cannot write the temporary id file in {self.directory}: {e.strerror or e}") from None
+            raise self._error(e) from None
+
+    def _error(self, e: OSError) -> W2VError:
+        return W2VError(
+            f"cannot write the temporary id file in {self.directory} after {self.written / 1e6:.0f} MB: "
+            f"{e.strerror or e}; free some space or use another -o"
+        )
 
     def restart(self) -> None:
         """Throw away everything written."""
         self.file.seek(0)
         self.file.truncate()
+        self.written = 0
 
     def read(self, start: int, count: int) -> np.ndarray:
         """Up to `count` ids from id number `start`."""
