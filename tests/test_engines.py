@@ -9,6 +9,7 @@ from conftest import C_AND_NUMPY, needs_kernel
 from w2v_cli import gradcheck
 from w2v_cli.config import resolve_config
 from w2v_cli.engines import Job, numpy_engine, numpy_math
+from w2v_cli.engines.base import Stream
 from w2v_cli.engines.numpy_engine import NumpyEngine
 from w2v_cli.engines.runners import run_jobs
 from w2v_cli.native import train_positions
@@ -287,7 +288,8 @@ class Notes(Progress):
 def test_main_thread_steps_as_one_of_the_workers_when_the_engine_asks(helps):
     engine, tracker = Recorder(helps), Tracker(1, 400)
     jobs = [Job(0, 0.1, 0.1, 10, payload=i) for i in range(40)]
-    run_jobs(iter(jobs), engine, None, None, 2, lambda job, loss, pairs: tracker.add(job, loss, pairs), lambda e: None)
+    record = lambda job, loss, pairs: tracker.add(job, loss, pairs)  # noqa: E731
+    run_jobs(Stream(jobs), engine, None, None, 2, record, lambda epoch: None)
     assert tracker.done == 400 and tracker.pairs == [40] and len(engine.on_main) == 40
     assert any(engine.on_main) == helps and not all(engine.on_main)  # a pool thread always steps too
 

@@ -12,6 +12,7 @@ import pytest
 
 from w2v_cli.config import resolve_config
 from w2v_cli.engines import Job, forked
+from w2v_cli.engines.base import Stream
 from w2v_cli.engines.numpy_engine import NumpyEngine
 from w2v_cli.engines.runners import use_processes
 from w2v_cli.errors import W2VError
@@ -95,7 +96,7 @@ def test_every_job_runs_exactly_once_and_every_worker_runs_some(workers, forks):
         return float(job.words), 1
 
     got = Results()
-    forked.run_forked(iter(jobs), run, workers, got.on_result, got.on_epoch_end)
+    forked.run_forked(Stream(jobs), run, workers, got.on_result, got.on_epoch_end)
     assert runs.tolist() == [1] * len(jobs)
     assert sorted(w for _, w in got.seen) == [j.words for j in jobs]
     assert len(set(who.tolist())) == workers and os.getpid() not in who
@@ -117,7 +118,7 @@ def test_each_epoch_end_comes_after_all_its_jobs_and_sees_their_updates():
         got.on_epoch_end(epoch)
         flags.append(done.reshape(epochs, per_epoch).all(axis=1).tolist() + [done[(epoch + 1) * per_epoch :].any()])
 
-    forked.run_forked(iter(make_jobs(epochs, per_epoch)), run, 2, got.on_result, on_epoch_end)
+    forked.run_forked(Stream(make_jobs(epochs, per_epoch)), run, 2, got.on_result, on_epoch_end)
     assert [e for e, _ in got.at_epoch_end] == [0, 1, 2]
     for e, seen_epochs in got.at_epoch_end:
         assert seen_epochs == sorted(list(range(e + 1)) * per_epoch)  # this epoch whole, nothing later
@@ -139,7 +140,7 @@ def test_a_job_that_raises_stops_the_run_with_its_message(error, message, forks)
         return float(job.words), 1
 
     with pytest.raises(W2VError, match=message):
-        forked.run_forked(iter(make_jobs(2, 20)), run, 2, Results().on_result)
+        forked.run_forked(Stream(make_jobs(2, 20)), run, 2, Results().on_result)
     assert all_reaped(forks)
 
 
@@ -151,7 +152,7 @@ def test_a_killed_worker_is_reported_and_the_others_are_not_waited_for(forks):
 
     t = time.perf_counter()
     with pytest.raises(W2VError, match="killed by signal 9"):
-        forked.run_forked(iter(make_jobs(3, 20)), run, 2, Results().on_result)
+        forked.run_forked(Stream(make_jobs(3, 20)), run, 2, Results().on_result)
     assert time.perf_counter() - t < 10 * forked.POLL_SECONDS
     assert all_reaped(forks)
 
@@ -165,7 +166,7 @@ def test_an_error_in_the_parent_kills_the_children(forks):
         raise W2VError("training diverged (loss is nan)")
 
     with pytest.raises(W2VError, match="diverged"):
-        forked.run_forked(iter(make_jobs(1, 200)), run, 2, on_result)
+        forked.run_forked(Stream(make_jobs(1, 200)), run, 2, on_result)
     assert all_reaped(forks)
 
 
@@ -203,7 +204,7 @@ def child_pids(pid: int) -> list[int]:
         return []
 
 
-def test_ctrl_c_stops_the_workers_and_writes_nothing(small_corpus, tmp_path):
+def test_ctrl_c_stops_the_workers_and_writes_a_checkpoint(small_corpus, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "w2v_cli", "train", str(small_corpus), "--engine", "numpy", "--workers", "2"]
     cmd += ["--epochs", "500", "--output", str(out)]
@@ -216,12 +217,12 @@ def test_ctrl_c_stops_the_workers_and_writes_nothing(small_corpus, tmp_path):
     assert len(kids) == 2, "the run did not start its 2 worker processes"
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole process group
     _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130 and "interrupted; nothing was written" in err
+    assert proc.returncode == 130 and "checkpoint in" in err and f"w2v train --resume {out}" in err
     assert "Traceback" not in err
     for pid in kids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    assert not any(out.iterdir())
+    assert [p.name for p in out.iterdir()] == ["checkpoint.w2v"]  # the workers stopped together, consistently
 
 
 def gone(pid: int) -> bool:
@@ -253,7 +254,7 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
     parent = os.fork()
     if parent == 0:  # the training parent, which the test will kill
         try:
-            forked.run_forked(iter(make_jobs(2, 10)), run, 2, lambda *a: None)
+            forked.run_forked(Stream(make_jobs(2, 10)), run, 2, lambda *a: None)
         finally:
             os._exit(0)
     try:

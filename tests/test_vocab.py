@@ -98,8 +98,10 @@ def test_segments_drop_oov_and_end_at_sentence_ends(tmp_path):
     ids.finish()
     mapping = np.array([5, -2, 7], np.int32)
     segs = list(iter_segments(ids, mapping, block=3))
-    assert all(s[-1] == -1 for s in segs)
-    assert np.concatenate(segs).tolist() == [5, -1, 7, 5, -1, 7, -1]
+    assert [end for end, _ in segs] == [3, 6, 8]  # each cut after the last sentence end within 3 ids
+    assert all(s[-1] == -1 for _, s in segs)
+    assert np.concatenate([s for _, s in segs]).tolist() == [5, -1, 7, 5, -1, 7, -1]
+    assert [s.tolist() for _, s in iter_segments(ids, mapping, start=3, block=3)] == [[7, 5, -1], [7, -1]]
 
 
 def test_scan_memory_does_not_grow_with_corpus_size(tmp_path):

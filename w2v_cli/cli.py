@@ -3,8 +3,9 @@
 Each command parses its options, calls one core function, and prints (the
 text comes from `display`). `w2v train`'s options are generated from the
 `TrainConfig` fields, so a setting is declared once. A `W2VError` becomes
-`error: <message>` on stderr and exit status 1; Ctrl-C or SIGTERM becomes exit
-status 130 with nothing written.
+`error: <message>` on stderr and exit status 1. Ctrl-C or SIGTERM exits with
+status 130: during training after writing a checkpoint (a second one exits at
+once), before it with nothing written.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import click
 
 from w2v_cli import __version__, display
+from w2v_cli.checkpoint import Interrupted, Stop
 from w2v_cli.config import DEFAULT_CONFIG, FIELDS, shown_default
 from w2v_cli.errors import W2VError
 
@@ -30,6 +32,9 @@ def handle_errors(fn):
             signal.signal(signal.SIGTERM, _terminated)
         try:
             return fn(*args, **kwargs)
+        except Interrupted as e:
+            click.echo(f"{e}", err=True)
+            sys.exit(130)
         except W2VError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
@@ -42,6 +47,21 @@ def handle_errors(fn):
 
 def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def stop_on_signals(stop: Stop) -> Stop:
+    """Ctrl-C and SIGTERM: while epochs run, the first asks for a checkpoint and a stop; otherwise they interrupt."""
+
+    def handler(signum, frame) -> None:
+        if stop.armed and not stop.interrupted:
+            stop.request()
+            return
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, handler)
+    return stop
 
 
 VOCAB_KEYS = ("lowercase", "strip_punctuation", "min_count", "max_vocab", "vocab_memory")
@@ -83,6 +103,9 @@ def main() -> None:
               help="YAML config with any of the keys below; flags override it. With no CORPUS and no --config, "
               "the embedded default corpus is trained.")  # fmt: skip
 @config_options
+@click.option("--resume", "resume", type=click.Path(), metavar="OUTDIR",
+              help="Continue the interrupted run whose checkpoint is in OUTDIR, with its saved config; only "
+              "--workers and --quiet may be given too. The result equals an uninterrupted run's.")  # fmt: skip
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -91,19 +114,30 @@ def main() -> None:
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or notes.")
 @handle_errors
-def train(corpus, config_path, dry_run, quiet, **flags) -> None:
+def train(corpus, config_path, resume, dry_run, quiet, **flags) -> None:
     """Train skip-gram vectors on CORPUS (text files or directories; .gz/.bz2/.xz ok).
 
     Writes vectors.txt and vectors.bin (word2vec formats), model.w2v (native,
     with both matrices and counts), config.yaml (the resolved config) and
     metrics.json into the output directory. Tokens are split on every Unicode
     whitespace character; disk, memory and every input are checked before
-    the work they would stop.
+    the work they would stop. Checkpoints are written as often as
+    checkpoint_every says, and on Ctrl-C or SIGTERM (exit 130); `--resume OUTDIR` continues.
     """
     from w2v_cli.config import choose_config, resolve_config
-    from w2v_cli.pipeline import train_and_save
+    from w2v_cli.pipeline import resume_and_save, train_and_save
     from w2v_cli.progress import TerminalProgress
 
+    if resume:
+        given = [f"--{k.replace('_', '-')}" for k, v in flags.items() if v not in (None, ()) and k != "workers"]
+        if corpus or config_path or dry_run or given:
+            extra = ", ".join((["CORPUS"] if corpus else []) + (["--config"] if config_path else []) + given)
+            raise W2VError(f"--resume continues with the checkpoint's settings; only --workers and --quiet "
+                           f"may change (got {extra or '--dry-run'})")  # fmt: skip
+        stop = stop_on_signals(Stop())
+        vectors, paths = resume_and_save(resume, flags["workers"], TerminalProgress(quiet), stop)
+        _report(vectors, paths)
+        return
     config_path = choose_config(config_path, bool(corpus))
     if config_path == str(DEFAULT_CONFIG) and not quiet:
         click.echo(f"note: no corpus given; training the embedded default ({DEFAULT_CONFIG.parent})", err=True)
@@ -112,14 +146,19 @@ def train(corpus, config_path, dry_run, quiet, **flags) -> None:
     if dry_run:
         _dry_run(cfg, TerminalProgress(quiet))
         return
-    vectors, paths = train_and_save(cfg, TerminalProgress(quiet))
+    stop = stop_on_signals(Stop(cfg.checkpoint_every))
+    _report(*train_and_save(cfg, TerminalProgress(quiet), stop))
+
+
+def _report(vectors, paths) -> None:
+    """What `w2v train` prints at the end."""
     if vectors.metrics["loss_per_epoch"][-1] is None:
         click.echo(
             "warning: no word pairs were trained: the corpus is too small for these settings "
             "(try --sample 0 or a lower --min-count)",
             err=True,
         )
-    click.echo(display.train_summary(vectors.metrics, cfg.dim))
+    click.echo(display.train_summary(vectors.metrics, vectors.dim))
     click.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
@@ -172,8 +211,9 @@ def _echo_results(query: str, found, as_json: bool, pos, neg) -> None:
 @click.option("-p", "--positive", multiple=True, help="A word to add (repeatable).")
 @click.option("-n", "--negative", multiple=True, help="A word to subtract (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query, for scripts.")
+@click.option("--allow-partial", is_flag=True, help="Use the vectors of an unfinished run's checkpoint as they are.")
 @handle_errors
-def similar(model, words, topn, positive, negative, as_json) -> None:
+def similar(model, words, topn, positive, negative, as_json, allow_partial) -> None:
     """Nearest neighbours of WORDS in MODEL by cosine similarity.
 
     MODEL is a training output directory, a model.w2v file, or any word2vec
@@ -186,7 +226,7 @@ def similar(model, words, topn, positive, negative, as_json) -> None:
     from w2v_cli.files import load_vectors
     from w2v_cli.query import parse_query
 
-    vectors = load_vectors(model)
+    vectors = load_vectors(model, allow_partial)
     pos, neg = parse_query(" ".join(words))
     pos, neg = pos + list(positive), neg + list(negative)
     if pos or neg:
@@ -279,8 +319,9 @@ def gradcheck(seed, dim, vocab, window, negative, tol, checks, list_only) -> Non
 @click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
               help="Analogy scoring: 3CosAdd or 3CosMul.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@click.option("--allow-partial", is_flag=True, help="Score the vectors of an unfinished run's checkpoint as they are.")
 @handle_errors
-def evaluate(model, analogies, similarity, restrict_vocab, method, as_json) -> None:
+def evaluate(model, analogies, similarity, restrict_vocab, method, as_json, allow_partial) -> None:
     """Score MODEL on analogy and word-similarity test sets.
 
     Analogies report accuracy per section, semantic, syntactic and total, and
@@ -292,7 +333,7 @@ def evaluate(model, analogies, similarity, restrict_vocab, method, as_json) -> N
     """
     from w2v_cli.evaluate import evaluate_model
 
-    report = evaluate_model(model, list(analogies), list(similarity), restrict_vocab, method)
+    report = evaluate_model(model, list(analogies), list(similarity), restrict_vocab, method, allow_partial)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

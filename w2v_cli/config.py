@@ -96,6 +96,11 @@ class TrainConfig:
                           "at install.", choices=ENGINES)  # fmt: skip
     batch_words: int = setting(1024, "Centers per numpy-engine step: big enough for fast matrix products, small "
                                "enough to stay close to sequential SGD.", low=16)  # fmt: skip
+    checkpoint_every: float = setting(10.0, "Minutes between checkpoints (checkpoint.w2v in the output directory, "
+                                      "W, C and the run's state; about a second each for a 100k x 100 model); "
+                                      "0 turns them off. Ctrl-C and SIGTERM always write one.", low=0)  # fmt: skip
+    keep_checkpoint: bool = setting(False, "Keep checkpoint.w2v after the run finishes (it is removed once the "
+                                    "outputs are written).")  # fmt: skip
     eval_analogies: list[str] = setting([], "Analogy file (questions-words format) scored after every epoch; "
                                         "repeatable.")  # fmt: skip
     eval_similarity: list[str] = setting([], "Word-pair file (word1 word2 score) scored after every epoch; "

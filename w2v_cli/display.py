@@ -131,11 +131,24 @@ def info_lines(data: dict[str, Any]) -> list[str]:
     if cfg:
         lines.append("config       " + " ".join(f"{k}={cfg[k]}" for k in INFO_KEYS if k in cfg))
         lines.append(f"corpus files {', '.join(cfg.get('corpus', []))}")
+    if data.get("checkpoint"):
+        lines.append(checkpoint_line(data["checkpoint"]))
     if data.get("converted_from"):
         lines.append(f"converted    from {data['converted_from']}")
     if not m and not cfg:
         lines.append("(no training metadata)")
     return lines
+
+
+def checkpoint_line(state: dict[str, Any]) -> str:
+    """`checkpoint   epoch 2 of 5, 31,000,000 of 85,000,000 words (36%), loss so far 2.4512; resume with ...`."""
+    pos, tracker = state["position"], state["tracker"]
+    done, total = tracker["done"], max(state["total_words"], 1)
+    loss = sum(tracker["loss"]) / max(sum(tracker["pairs"]), 1)
+    return (
+        f"checkpoint   epoch {pos['epoch'] + 1} of {state['epochs']}, {done:,} of {total:,} words "
+        f"({100 * done / total:.0f}%), loss so far {loss:.4f}; unfinished: `w2v train --resume` continues it"
+    )
 
 
 def gradcheck_table(results: list, tol: float) -> list[str]:

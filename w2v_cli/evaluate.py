@@ -202,13 +202,13 @@ def evaluate_similarity(vectors: Vectors, path: str | Path, restrict_vocab: int 
 
 
 def evaluate_model(model: str, analogies: list[str], similarity: list[str], restrict_vocab: int = 30000,
-                   method: str = "add") -> dict:  # fmt: skip
+                   method: str = "add", allow_partial: bool = False) -> dict:  # fmt: skip
     """The report of `w2v evaluate`: every analogy and similarity file scored on the vectors in `model`."""
     from w2v_cli.files import load_vectors
 
     if not analogies and not similarity:
         raise W2VError("give at least one --analogies or --similarity file")
-    vectors = load_vectors(model)
+    vectors = load_vectors(model, allow_partial)
     return {
         "model": str(model),
         "analogies": [evaluate_analogies(vectors, f, restrict_vocab, method) for f in analogies],

@@ -16,6 +16,7 @@ import json
 import os
 from pathlib import Path
 
+from w2v_cli.checkpoint import NAME as CHECKPOINT
 from w2v_cli.errors import W2VError
 from w2v_cli.formats import (
     MAGIC,
@@ -39,13 +40,24 @@ EXTENSIONS = {".txt": "text", ".vec": "text", ".bin": "bin", ".w2v": "native", "
 OUTPUT_FILES = ("vectors.txt", "vectors.bin", NATIVE_NAME, "config.yaml", "metrics.json")
 
 
-def load_vectors(path: str | os.PathLike) -> Vectors:
-    """Load any supported file, or an output directory (its model.w2v, else vectors.bin, .txt or .tsv)."""
+def load_vectors(path: str | os.PathLike, allow_partial: bool = False) -> Vectors:
+    """Load any supported file, or an output directory (its model.w2v, else vectors.bin, .txt or .tsv).
+
+    A directory that holds only the checkpoint of an unfinished run is refused,
+    unless `allow_partial`: then its vectors, as far as training got, are used.
+    """
     p = Path(path)
     if p.is_dir():
         for name in (NATIVE_NAME, "vectors.bin", "vectors.txt", "vectors.tsv"):
             if (p / name).is_file():
                 return load_vectors(p / name)
+        if (p / CHECKPOINT).is_file():
+            if allow_partial:
+                return load_vectors(p / CHECKPOINT)
+            raise W2VError(
+                f"{p} holds only the checkpoint of an unfinished run; finish it with `w2v train --resume {p}`, "
+                "or pass --allow-partial to use its vectors as they are"
+            )
         raise W2VError(f"{p} holds no model.w2v, vectors.bin, vectors.txt or vectors.tsv")
     if not p.is_file():
         raise W2VError(f"model {p} does not exist")
@@ -134,8 +146,10 @@ def save_model(outdir: Path, vecs: Vectors) -> list[Path]:
 def model_info(path: str | os.PathLike) -> dict:
     """Vocabulary size, dimension and, for native models, the training config and metrics."""
     p = Path(path)
-    if p.is_dir() and (p / NATIVE_NAME).is_file():
-        p = p / NATIVE_NAME
+    for name in (NATIVE_NAME, CHECKPOINT):
+        if p.is_dir() and (p / name).is_file():
+            p = p / name
+            break
     vecs = load_vectors(p)
     info = {
         "path": str(p),

@@ -180,7 +180,7 @@ def read_native(path: Path, mmap: bool = True) -> Vectors:
         else:
             mats.append(np.fromfile(path, dtype="<f4", count=V * d, offset=offset).reshape(V, d))
     counts = np.array(header["counts"], np.int64) if header.get("counts") else None
-    meta = {k: header[k] for k in ("config", "metrics", "converted_from") if k in header}
+    meta = {k: header[k] for k in ("config", "metrics", "converted_from", "checkpoint") if k in header}
     return Vectors(header["words"], mats[0], counts, meta, mats[1] if len(mats) > 1 else None)
 
 

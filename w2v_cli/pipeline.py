@@ -24,22 +24,23 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from w2v_cli import preflight, sampling
-from w2v_cli.config import TrainConfig, to_dict, vocab_memory_bytes
+from w2v_cli import checkpoint, preflight, sampling
+from w2v_cli.checkpoint import Interrupted, Stop, check_fingerprint, fingerprint
+from w2v_cli.config import TrainConfig, to_dict, validate, vocab_memory_bytes
 from w2v_cli.corpus import expand_paths
-from w2v_cli.engines import Job, engine_class, make_engine, resolve_engine, runners
+from w2v_cli.engines import Job, engine_class, forked, make_engine, resolve_engine, runners
 from w2v_cli.errors import W2VError
 from w2v_cli.formats import unholdable
 from w2v_cli.progress import Progress
 from w2v_cli.scan import IdFile, ScanOptions, ScanResult, scan_corpus
-from w2v_cli.schedule import Schedule, Tracker, iter_jobs
+from w2v_cli.schedule import NEVER, JobStream, Position, Schedule, Tracker
 from w2v_cli.vectors import Vectors
-from w2v_cli.vocab import Vocab, build_vocab, check_vocab, read_vocab_file, vocab_from_file
+from w2v_cli.vocab import SEGMENT_IDS, Vocab, build_vocab, check_vocab, read_vocab_file, vocab_from_file
 
 
 @dataclass
@@ -81,19 +82,26 @@ def count_vocabulary(cfg: TrainConfig, files: list[Path], ids: IdFile | None, pr
     return Counted(scan, vocab, mapping, bad, train_words, time.perf_counter() - t0)
 
 
-def train(cfg: TrainConfig, progress: Progress | None = None, workdir: str | None = None) -> Vectors:
+def train(
+    cfg: TrainConfig, progress: Progress | None = None, workdir: str | None = None, stop: Stop | None = None,
+    resume: dict | None = None,
+) -> Vectors:  # fmt: skip
     """Train on `cfg.corpus`; the unnamed id file lives in `workdir` (default `cfg.output`, then checked for room).
 
     Every check that can fail runs before the work it protects (`preflight.py`).
+    Without a workdir, checkpoints go to `cfg.output` as `stop` asks (every
+    `checkpoint_every` minutes, and on interrupts). `resume` is a checkpoint's
+    (vectors, state) to continue from.
     """
     progress = progress or Progress()
     files = expand_paths(cfg.corpus)
+    if resume is not None:
+        check_fingerprint(resume[1]["fingerprint"], files)
     check_eval_files(cfg)
     where = prepare_output_dir(workdir or cfg.output)
     preflight.check_id_disk(files, where)
     engine_name = resolve_engine(cfg, progress.note)
     engine_class(engine_name).prepare_process()
-    rng = np.random.default_rng(cfg.seed)
     ids = IdFile(where)
     try:
         counted = count_vocabulary(cfg, files, ids, progress)
@@ -102,9 +110,12 @@ def train(cfg: TrainConfig, progress: Progress | None = None, workdir: str | Non
         preflight.check_model_memory(cfg, scratch, len(counted.vocab), workers)
         if workdir is None:  # the outputs go to cfg.output (with a workdir, the caller saves nothing)
             preflight.check_output_disk(counted.vocab.words, cfg.dim, where)
-        W, C, metrics = train_epochs(cfg, engine_name, counted, ids, rng, progress)
+        saver = None if workdir is not None else checkpointer(cfg, counted, engine_name, fingerprint(files), where)
+        run = start_run(cfg, counted, resume)
+        metrics = train_epochs(cfg, engine_name, counted, ids, run, progress, stop or Stop(), saver)
     finally:
         ids.close()
+    W, C = run.W, run.C
     if not (np.isfinite(W).all() and np.isfinite(C).all()):
         raise W2VError("training diverged (vectors contain nan/inf); try a lower --lr; no output was written")
     metrics = {
@@ -117,6 +128,54 @@ def train(cfg: TrainConfig, progress: Progress | None = None, workdir: str | Non
     }
     vocab = counted.vocab
     return Vectors(vocab.words, W, vocab.counts, {"config": to_dict(cfg), "metrics": metrics}, C)
+
+
+@dataclass
+class Run:
+    """The state of training that a checkpoint saves: the matrices, the tracker, the evaluations, the position."""
+
+    W: np.ndarray  # (V, d) float32
+    C: np.ndarray  # (V, d) float32
+    tracker: Tracker
+    evals: list[dict]
+    position: Position
+    seconds: float = 0.0  # training time of the earlier parts of a resumed run
+
+
+def start_run(cfg: TrainConfig, counted: Counted, resume: tuple | None) -> Run:
+    """A fresh run (word2vec's initial vectors from the seed), or the one a checkpoint holds."""
+    vocab = counted.vocab
+    if resume is None:
+        W, C = init_vectors(np.random.default_rng(cfg.seed), len(vocab), cfg.dim)
+        return Run(W, C, Tracker(cfg.epochs, cfg.epochs * counted.train_words), [], Position())
+    vecs, state = resume
+    if vecs.words != vocab.words or not np.array_equal(vecs.counts, vocab.counts):
+        raise W2VError("the corpus now gives a different vocabulary than the checkpoint's; cannot resume")
+    return Run(
+        np.array(vecs.matrix, np.float32), np.array(vecs.output, np.float32), Tracker.from_state(state["tracker"]),
+        state["evals"], Position(**state["position"]), state["train_seconds"],
+    )  # fmt: skip
+
+
+def checkpointer(cfg: TrainConfig, counted: Counted, engine_name: str, prints: list[dict], outdir: Path):
+    """`save(run)`: write the run's checkpoint into `outdir`; returns its path."""
+    vocab = counted.vocab
+
+    def save(run: Run) -> Path:
+        state = {
+            "config": to_dict(cfg),
+            "position": asdict(run.position),
+            "tracker": run.tracker.state(),
+            "evals": run.evals,
+            "fingerprint": prints,
+            "engine": engine_name,
+            "train_seconds": run.seconds,
+            "epochs": cfg.epochs,
+            "total_words": cfg.epochs * counted.train_words,
+        }
+        return checkpoint.save(outdir, vocab.words, vocab.counts, run.W, run.C, state)
+
+    return save
 
 
 def check_holdable(words: list[str]) -> None:
@@ -153,11 +212,10 @@ def init_vectors(rng: np.random.Generator, vocab_size: int, dim: int) -> tuple[n
     return W, np.zeros((vocab_size, dim), np.float32)
 
 
-def setup_training(cfg: TrainConfig, engine_name: str, counted: Counted, rng):
-    """The engine and the shared W, C for a run: (engine, W, C, keep probabilities, workers)."""
+def setup_training(cfg: TrainConfig, engine_name: str, counted: Counted, W: np.ndarray, C: np.ndarray):
+    """The engine and W, C where its workers can share them: (engine, W, C, keep probabilities, workers)."""
     workers = cfg.workers or os.cpu_count() or 1
     vocab = counted.vocab
-    W, C = init_vectors(rng, len(vocab), cfg.dim)
     keep = sampling.keep_probabilities(vocab.counts, cfg.sample)
     noise = sampling.alias_table(sampling.noise_cdf(vocab.counts, cfg.noise_exponent))
     engine = make_engine(engine_name, cfg, len(vocab), noise)
@@ -165,51 +223,87 @@ def setup_training(cfg: TrainConfig, engine_name: str, counted: Counted, rng):
     return engine, W, C, keep, workers
 
 
-def train_epochs(cfg: TrainConfig, engine_name: str, counted: Counted, ids: IdFile, rng, progress: Progress):
-    """Initialise the vectors and run every epoch: (W, C, metrics with loss, timing and evaluations)."""
-    engine, W, C, keep, workers = setup_training(cfg, engine_name, counted, rng)
+def train_epochs(
+    cfg: TrainConfig, engine_name: str, counted: Counted, ids: IdFile, run: Run, progress: Progress, stop: Stop,
+    save: Callable[[Run], Path] | None,
+) -> dict:  # fmt: skip
+    """Run every epoch from `run.position`, checkpointing when `stop` asks; the metrics of the run.
+
+    The job stream stops at the first segment boundary after a request; every
+    job it gave finishes, then the checkpoint is written and, unless it was an
+    interrupt, a new stream continues from exactly there.
+    """
+    engine, run.W, run.C, keep, workers = setup_training(cfg, engine_name, counted, run.W, run.C)
     total = cfg.epochs * counted.train_words
-    tracker = Tracker(cfg.epochs, total)
     sched = Schedule(cfg.lr, cfg.final_lr, total)
-    jobs = iter_jobs(cfg.epochs, cfg.window, engine, ids, counted.mapping, keep, sched, rng)
-    evals: list[dict] = []
+    forked_workers = runners.use_processes(engine, workers)
+    margin = 3 * SEGMENT_IDS if forked_workers else 0  # children may be a segment ahead of the results
+    stop_words = forked.shared_copy(np.full(1, NEVER)) if forked_workers else np.full(1, NEVER)
     t1 = time.perf_counter()
     with progress.bar(total, "train", unit="w") as pb:
-        on_result = recorder(tracker, pb)
-        on_epoch_end = epoch_evaluator(cfg, counted.vocab, W, progress, evals)
-        parallel = runners.run(jobs, engine, W, C, workers, on_result, on_epoch_end)
-    seconds = time.perf_counter() - t1
+        pb.update(run.tracker.done)
+        asked = lambda: stop.wanted(run.tracker.done) and _ask_stop(stop_words, run.tracker.done + margin)  # noqa: E731
+        on_result = recorder(run.tracker, pb, asked)
+        on_epoch_end = epoch_evaluator(cfg, counted.vocab, run.W, progress, run.evals)
+        stop.start()
+        try:
+            while True:
+                stop_words[0] = NEVER
+                stream = JobStream(cfg.epochs, cfg.window, engine, ids, counted.mapping, keep, sched, cfg.seed,
+                                   run.position, stop_words)  # fmt: skip
+                parallel = runners.run(stream, engine, run.W, run.C, workers, on_result, on_epoch_end)
+                if not stream.stopped:
+                    break
+                run.position = stream.position
+                if save is not None:
+                    run.seconds += time.perf_counter() - t1
+                    t1 = time.perf_counter()
+                    path = save(run)
+                if stop.interrupted:
+                    at = f"interrupted at {100 * run.tracker.done / max(total, 1):.0f}% of training"
+                    if save is None:
+                        raise Interrupted(f"{at}; nothing was written")
+                    raise Interrupted(f"{at}; checkpoint in {path}; resume with: w2v train --resume {path.parent}")
+                stop.start()
+        finally:
+            stop.armed = False
+    seconds = run.seconds + time.perf_counter() - t1
     metrics = {
         "workers": workers,
         "parallel": parallel,
-        "loss_per_epoch": tracker.epoch_means(),
-        "pairs_per_epoch": tracker.pairs,
-        "loss_curve": tracker.curve,
+        "loss_per_epoch": run.tracker.epoch_means(),
+        "pairs_per_epoch": run.tracker.pairs,
+        "loss_curve": run.tracker.curve,
         "train_seconds": round(seconds, 3),
         "words_per_second": round(total / max(seconds, 1e-9)),
     }
-    if evals:
-        metrics["eval_per_epoch"] = evals
-    return W, C, metrics
+    if run.evals:
+        metrics["eval_per_epoch"] = run.evals
+    return metrics
+
+
+def _ask_stop(stop_words: np.ndarray, words: int) -> None:
+    """Ask the job stream to stop at the first segment boundary at or after `words` done."""
+    stop_words[0] = min(int(stop_words[0]), words)
 
 
 def measure_speed(cfg: TrainConfig, engine_name: str, counted: Counted, ids: IdFile, seconds: float) -> float:
     """Training words per second on this machine: real jobs of the first epoch, for about `seconds`."""
-    rng = np.random.default_rng(cfg.seed)
-    engine, W, C, keep, workers = setup_training(cfg, engine_name, counted, rng)
+    W, C = init_vectors(np.random.default_rng(cfg.seed), len(counted.vocab), cfg.dim)
+    engine, W, C, keep, workers = setup_training(cfg, engine_name, counted, W, C)
     sched = Schedule(cfg.lr, cfg.final_lr, cfg.epochs * counted.train_words)
-    jobs = iter_jobs(1, cfg.window, engine, ids, counted.mapping, keep, sched, rng)
+    margin = 3 * SEGMENT_IDS if runners.use_processes(engine, workers) else 0
+    stop_words = forked.shared_copy(np.full(1, NEVER)) if margin else np.full(1, NEVER)
+    stream = JobStream(1, cfg.window, engine, ids, counted.mapping, keep, sched, cfg.seed, Position(), stop_words)
     done = [0]
     t0 = time.perf_counter()
 
-    def timed():
-        for job in jobs:
-            if time.perf_counter() - t0 > seconds:
-                return
-            yield job
+    def on_result(job, loss, pairs) -> None:
+        done[0] += job.words
+        if time.perf_counter() - t0 > seconds:
+            _ask_stop(stop_words, done[0] + margin)
 
-    runners.run(timed(), engine, W, C, workers, lambda job, loss, pairs: done.__setitem__(0, done[0] + job.words),
-                lambda epoch: None)  # fmt: skip
+    runners.run(stream, engine, W, C, workers, on_result, lambda epoch: None)
     return done[0] / max(time.perf_counter() - t0, 1e-9)
 
 
@@ -264,11 +358,12 @@ def _problems(check: Callable[[], None]) -> list[str]:
     return []
 
 
-def recorder(tracker: Tracker, pb) -> Callable[[Job, float, int], None]:
-    """The runners' `on_result`: record a finished job's (loss, pairs) and move the progress bar."""
+def recorder(tracker: Tracker, pb, check: Callable[[], object] = lambda: None) -> Callable[[Job, float, int], None]:
+    """The runners' `on_result`: record a finished job's (loss, pairs), move the progress bar, call `check`."""
 
     def on_result(job: Job, loss: float, pairs: int) -> None:
         tracker.add(job, loss, pairs)
+        check()
         pb.update(job.words)
         if tracker.running is not None:
             pb.set_postfix_str(f"loss={tracker.running:.4f}, lr={job.lr:.5f}", refresh=False)
@@ -319,12 +414,38 @@ def prepare_output_dir(path: str) -> Path:
     return out
 
 
-def train_and_save(cfg: TrainConfig, progress: Progress | None = None) -> tuple[Vectors, list[Path]]:
-    """Train, then write every output file atomically into `cfg.output`."""
+def train_and_save(
+    cfg: TrainConfig, progress: Progress | None = None, stop: Stop | None = None, resume: tuple | None = None
+) -> tuple[Vectors, list[Path]]:
+    """Train (checkpointing into `cfg.output`), then write every output file atomically there.
+
+    The checkpoint is removed once the outputs are written, unless `keep_checkpoint`.
+    """
     from w2v_cli.files import save_model
 
-    vectors = train(cfg, progress)
-    return vectors, save_model(Path(cfg.output), vectors)
+    outdir = Path(cfg.output)
+    if resume is None and (outdir / checkpoint.NAME).exists():
+        raise W2VError(
+            f"{outdir} holds a checkpoint of an unfinished run; resume it with `w2v train --resume {outdir}`, "
+            f"or delete {outdir / checkpoint.NAME} to start over"
+        )
+    vectors = train(cfg, progress, stop=stop or Stop(cfg.checkpoint_every), resume=resume)
+    paths = save_model(outdir, vectors)
+    if not cfg.keep_checkpoint:
+        checkpoint.remove(outdir)
+    return vectors, paths
+
+
+def resume_and_save(
+    outdir: str, workers: int | None, progress: Progress | None = None, stop: Stop | None = None
+) -> tuple[Vectors, list[Path]]:
+    """Continue the run whose checkpoint is in `outdir` with its saved config (`workers` may change)."""
+    vecs, state = checkpoint.load(Path(outdir))
+    values = dict(state["config"], output=str(outdir))
+    if workers is not None:
+        values["workers"] = workers
+    cfg = validate(TrainConfig(**values))
+    return train_and_save(cfg, progress, stop or Stop(cfg.checkpoint_every), resume=(vecs, state))
 
 
 def save_vocabulary(cfg: TrainConfig, output: str, progress: Progress | None = None) -> Counted:

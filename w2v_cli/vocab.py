@@ -98,31 +98,38 @@ def check_vocab(vocab: Vocab, scan: ScanResult, min_count: int) -> None:
         )
 
 
-def iter_segments(ids: IdFile, mapping: np.ndarray, block: int = 1 << 20) -> Iterator[np.ndarray]:
-    """Final ids with SEP, OOV words removed; each segment ends at a SEP.
+SEGMENT_IDS = 1 << 20  # ids read at a time; segments end at the last sentence end within them
 
-    `mapping` is the provisional->final map of `build_vocab`. Reads `block`
-    ids at a time, so memory stays bounded whatever the corpus size.
+
+def iter_segments(
+    ids: IdFile, mapping: np.ndarray, start: int = 0, block: int = SEGMENT_IDS
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(offset after the segment, its final ids with SEP, OOV words removed), from id number `start`.
+
+    `mapping` is the provisional->final map of `build_vocab`. Each segment is
+    the ids up to the last sentence end within `block` ids (more, if a sentence
+    is longer), so where a segment starts depends only on the id stream: a run
+    can continue from any segment's offset. Memory stays bounded.
+    Example: ids [5, -1, 7, 8, -1, 9] with block 4 -> (2, [5', -1]), (5, [7', 8', -1]), (6, [9', -1]).
     """
     lookup = np.append(mapping, np.int32(SEP))  # index -1 (SEP) maps to SEP
-    carry = np.zeros(0, np.int32)
-    start = 0
+    pos = start
     while True:
-        raw = ids.read(start, block)
+        raw = ids.read(pos, block)
         if raw.size == 0:
-            break
-        start += raw.size
-        mapped = lookup[raw]
-        mapped = np.concatenate([carry, mapped[mapped != DROP]])
-        ends = np.flatnonzero(mapped == SEP)
-        if ends.size == 0:
-            carry = mapped
-            continue
-        cut = ends[-1] + 1
-        carry = mapped[cut:]
-        yield mapped[:cut]
-    if carry.size:
-        yield np.append(carry, np.int32(SEP))
+            return
+        ends = np.flatnonzero(raw == SEP)
+        while ends.size == 0 and raw.size == block:  # a sentence longer than the block
+            block *= 2
+            raw = ids.read(pos, block)
+            ends = np.flatnonzero(raw == SEP)
+        cut = int(ends[-1]) + 1 if ends.size else raw.size
+        mapped = lookup[raw[:cut]]
+        mapped = mapped[mapped != DROP]
+        if not ends.size:  # the stream's last sentence has no end
+            mapped = np.append(mapped, np.int32(SEP))
+        pos += cut
+        yield pos, mapped
 
 
 def write_vocab_file(f, vocab: Vocab) -> None:

@@ -19,7 +19,7 @@ on forked processes that share W and C.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +49,25 @@ class Job:
     lr_end: float  # learning rate at its end (the C engine interpolates)
     words: int  # corpus words (before subsampling) the job accounts for
     payload: Batch | None  # None: words to account for with nothing to train
+
+
+class Stream:
+    """Jobs in order, and, once exhausted, how it ended.
+
+    A stream may stop early (`schedule.JobStream`): then `stopped` is True,
+    `where` = (epoch, offset, words done) is where to continue, and
+    `epoch_complete` says whether the last epoch it gave jobs of was finished.
+    Example: `list(Stream([job]))` -> `[job]`.
+    """
+
+    def __init__(self, jobs: Iterable[Job] = ()) -> None:
+        self.jobs = jobs
+        self.epoch_complete = True
+        self.stopped = False
+        self.where = (0, 0, 0)
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self.jobs)
 
 
 class Engine(ABC):

@@ -32,10 +32,12 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from w2v_cli.engines.base import Stream
 from w2v_cli.errors import W2VError
 
 RECORD = struct.Struct("<iiqdqd")  # kind, epoch, words (or message length), loss, pairs, lr
-JOB, EPOCH, END, FAILED = range(4)  # record kinds: a job's result, an epoch finished, the stream ended, an error
+# record kinds: a job's result, an epoch finished, the stream ended, it stopped early (at epoch, offset, done), an error
+JOB, EPOCH, END, STOPPED, FAILED = range(5)
 POLL_SECONDS = 1.0  # how often the parent checks, while no record arrives, that no child has died
 MESSAGE_MAX = 2048  # bytes of an error message; a record plus its message stays under PIPE_BUF, so writes are whole
 
@@ -66,22 +68,26 @@ class Claims:
             return True
 
 
-def child_loop(jobs: Iterator, run: Callable, claims: Claims, out: int, go: int) -> None:
+def child_loop(jobs: Stream, run: Callable, claims: Claims, out: int, go: int) -> None:
     """Walk every job, run the ones this child claims, report each; wait for the others at epoch ends."""
-    epoch = 0
+    epoch = None
     for i, job in enumerate(jobs):
-        if job.epoch != epoch:
+        if epoch is not None and job.epoch != epoch:
             os.write(out, RECORD.pack(EPOCH, epoch, 0, 0.0, 0, 0.0))
             if not os.read(go, 1):  # the parent is gone
                 return
-            epoch = job.epoch
+        epoch = job.epoch
         if claims.claim(i):
             loss, pairs = run(job)
             os.write(out, RECORD.pack(JOB, job.epoch, job.words, loss, pairs, job.lr))
-    os.write(out, RECORD.pack(END, epoch, 0, 0.0, 0, 0.0))
+    if jobs.stopped:  # every child stops at the same place: they walk the same stream
+        at_epoch, offset, done = jobs.where
+        os.write(out, RECORD.pack(STOPPED, at_epoch, offset, float(jobs.epoch_complete), done, float(epoch or 0)))
+    else:
+        os.write(out, RECORD.pack(END, epoch or 0, 0, 0.0, 0, 0.0))
 
 
-def child_main(jobs: Iterator, run: Callable, claims: Claims, out: int, go: int) -> None:
+def child_main(jobs: Stream, run: Callable, claims: Claims, out: int, go: int) -> None:
     """A forked child's whole life: never returns, never runs the parent's cleanup."""
     code = 0
     try:
@@ -117,7 +123,7 @@ def fork_worker() -> int:
     return pid
 
 
-def fork_children(jobs: Iterator, run: Callable, workers: int) -> tuple[list[int], int, list[int]]:
+def fork_children(jobs: Stream, run: Callable, workers: int) -> tuple[list[int], int, list[int]]:
     """Start `workers` children: (pids, the read end of their result pipe, their go pipes)."""
     claims = Claims()
     r, w = os.pipe()
@@ -209,17 +215,18 @@ def read_records(r: int, children: Children) -> Iterator[tuple]:
             yield kind, epoch, words, loss, pairs, lr, msg
 
 
-def run_forked(jobs: Iterator, run: Callable, workers: int, on_result: Callable, on_epoch_end=None) -> None:
+def run_forked(jobs: Stream, run: Callable, workers: int, on_result: Callable, on_epoch_end=None) -> None:
     """Run `jobs` on `workers` forked children; `run(job)` -> (loss, pairs) runs in a child.
 
     `on_result(epoch, words, lr, loss, pairs)` is called here for each finished
     job, `on_epoch_end(epoch)` once every child has finished that epoch. W and C
     must be in shared memory (`shared_copy`) for the children's updates to count.
+    If the stream stops early in the children, this copy of it learns where.
     """
     pids, r, gos = fork_children(jobs, run, workers)
     children = Children(pids)
     try:
-        ended = parent_loop(read_records(r, children), workers, gos, on_result, on_epoch_end)
+        ended = parent_loop(read_records(r, children), workers, gos, on_result, on_epoch_end, jobs)
         children.poll(block=True)
         if not ended:
             raise W2VError("training worker processes stopped early; no output was written")
@@ -228,14 +235,25 @@ def run_forked(jobs: Iterator, run: Callable, workers: int, on_result: Callable,
         close_all(gos + [r])
 
 
-def parent_loop(records: Iterator[tuple], workers: int, gos: list[int], on_result: Callable, on_epoch_end) -> bool:
-    """Handle the children's records; True once all of them reached the end of the jobs."""
+def parent_loop(
+    records: Iterator[tuple], workers: int, gos: list[int], on_result: Callable, on_epoch_end, jobs: Stream
+) -> bool:
+    """Handle the children's records; True once all of them reached the end of the jobs (or stopped)."""
     finished: dict[int, int] = {}  # epoch -> children done with it
+    stopped = 0
     for kind, epoch, words, loss, pairs, lr, msg in records:
         if kind == FAILED:
             raise W2VError(msg)
         if kind == JOB:
             on_result(epoch, words, lr, loss, pairs)
+            continue
+        if kind == STOPPED:
+            stopped += 1
+            if stopped == workers:
+                jobs.stopped, jobs.where, jobs.epoch_complete = True, (epoch, words, pairs), bool(loss)
+                if loss and on_epoch_end:
+                    on_epoch_end(int(lr))
+                return True
             continue
         finished[epoch] = finished.get(epoch, 0) + 1
         if finished[epoch] < workers:

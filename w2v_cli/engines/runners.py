@@ -3,8 +3,10 @@
 Every runner takes the job stream, the engine, W and C, and `on_result(job,
 loss, pairs)`, called on this thread for every finished job in job order (the
 forked runner passes a stand-in job with the same epoch, words and lr), and
-`on_epoch_end(epoch)`, called once every job of that epoch has finished. The
-runners know nothing of the tracker or the progress bar.
+`on_epoch_end(epoch)`, called once every job of that epoch has finished. A
+stream may stop early (`schedule.JobStream`); then every job it gave has
+finished when the runner returns, and its last epoch ends only if the stream
+says it was complete. The runners know nothing of the tracker or the progress bar.
 
 With threads, if `engine.main_thread_steps`, this thread, which prepares the
 jobs, is one of the workers: a pool of workers - 1 threads, and this one runs a
@@ -22,7 +24,7 @@ from functools import partial
 import numpy as np
 
 from w2v_cli.engines import forked
-from w2v_cli.engines.base import Engine, Job
+from w2v_cli.engines.base import Engine, Job, Stream
 
 OnResult = Callable[[Job, float, int], None]
 OnEpochEnd = Callable[[int], None]
@@ -38,9 +40,7 @@ def run_job(engine: Engine, W: np.ndarray, C: np.ndarray, job: Job) -> tuple[flo
     return (0.0, 0) if job.payload is None else engine.run(W, C, job)
 
 
-def run_jobs(
-    jobs: Iterator[Job], engine: Engine, W, C, workers: int, on_result: OnResult, on_epoch_end: OnEpochEnd
-) -> None:
+def run_jobs(jobs: Stream, engine: Engine, W, C, workers: int, on_result: OnResult, on_epoch_end: OnEpochEnd) -> None:
     """Run `jobs` on `workers` threads (in order on this one when workers == 1)."""
     run = partial(run_job, engine, W, C)
     if workers == 1:
@@ -71,7 +71,7 @@ def run_jobs(
         pool.shutdown(wait=True)
 
 
-def _run_inline(jobs: Iterator[Job], run: Callable, on_result: OnResult, on_epoch_end: OnEpochEnd) -> None:
+def _run_inline(jobs: Stream, run: Callable, on_result: OnResult, on_epoch_end: OnEpochEnd) -> None:
     for job, ends_epoch in _with_epoch_ends(jobs):
         if ends_epoch is not None:
             on_epoch_end(ends_epoch)
@@ -79,17 +79,19 @@ def _run_inline(jobs: Iterator[Job], run: Callable, on_result: OnResult, on_epoc
             on_result(job, *run(job))
 
 
-def _with_epoch_ends(jobs: Iterator[Job]) -> Iterator[tuple[Job | None, int | None]]:
-    """(job, epoch that ended just before it, or None); a final (None, last epoch) closes the stream.
+def _with_epoch_ends(jobs: Stream) -> Iterator[tuple[Job | None, int | None]]:
+    """(job, epoch that ended just before it, or None); a final (None, last epoch) closes a complete stream.
 
     Example: jobs of epochs [0, 0, 1] -> (j0, None), (j1, None), (j2, 0), (None, 1).
+    The final pair is left out when the stream stopped within its last epoch.
     """
-    epoch = 0
+    epoch = None
     for job in jobs:
-        ended = epoch if job.epoch != epoch else None
+        ended = epoch if epoch is not None and job.epoch != epoch else None
         epoch = job.epoch
         yield job, ended
-    yield None, epoch
+    if epoch is not None and jobs.epoch_complete:
+        yield None, epoch
 
 
 def _finished(result) -> Future:
@@ -100,7 +102,7 @@ def _finished(result) -> Future:
 
 
 def run_processes(
-    jobs: Iterator[Job], engine: Engine, W, C, workers: int, on_result: OnResult, on_epoch_end: OnEpochEnd
+    jobs: Stream, engine: Engine, W, C, workers: int, on_result: OnResult, on_epoch_end: OnEpochEnd
 ) -> None:
     """Run `jobs` on `workers` forked processes (see `forked`); W and C must be `forked.shared_copy` arrays."""
 
@@ -117,7 +119,7 @@ def share(engine: Engine, workers: int, W: np.ndarray, C: np.ndarray) -> tuple[n
     return W, C
 
 
-def run(jobs: Iterator[Job], engine: Engine, W, C, workers: int, on_result: OnResult, on_epoch_end: OnEpochEnd) -> str:
+def run(jobs: Stream, engine: Engine, W, C, workers: int, on_result: OnResult, on_epoch_end: OnEpochEnd) -> str:
     """Run on processes where `use_processes` says so (W, C from `share`), else on threads.
 
     Returns how the workers ran: "processes", "threads" or "none" (one worker).
