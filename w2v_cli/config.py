@@ -96,6 +96,10 @@ class TrainConfig:
                           "at install.", choices=ENGINES)  # fmt: skip
     batch_words: int = setting(1024, "Centers per numpy-engine step: big enough for fast matrix products, small "
                                "enough to stay close to sequential SGD.", low=16)  # fmt: skip
+    init_from: str | None = setting(None, "A model.w2v (or output directory) to continue training: its words keep "
+                                    "their input and output vectors, new words that pass min_count join with fresh "
+                                    "ones, old and new counts add up, and the learning rate starts again from lr.",
+                                    kind=str, path=True)  # fmt: skip
     checkpoint_every: float = setting(10.0, "Minutes between checkpoints (checkpoint.w2v in the output directory, "
                                       "W, C and the run's state; about a second each for a 100k x 100 model); "
                                       "0 turns them off. Ctrl-C and SIGTERM always write one.", low=0)  # fmt: skip
@@ -226,7 +230,7 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     if unknown:
         raise W2VError(f"{path}: unknown config key '{unknown[0]}' (allowed: {', '.join(FIELDS)})")
     base = path.parent
-    for key in ("corpus", "output", "vocab", "eval_analogies", "eval_similarity"):
+    for key in ("corpus", "output", "vocab", "init_from", "eval_analogies", "eval_similarity"):
         if key in data:
             data[key] = _resolve_paths(key, data[key], base)
     return data
@@ -234,7 +238,7 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
 
 def _resolve_paths(key: str, value: Any, base: Path) -> Any:
     """Make relative paths in the YAML relative to the YAML file's directory."""
-    single = key in ("output", "vocab")
+    single = key in ("output", "vocab", "init_from")
     if not single and isinstance(value, str):
         value = [value]
     if not single and isinstance(value, list):
@@ -260,6 +264,7 @@ def resolve_config(yaml_path: str | None, overrides: dict[str, Any]) -> TrainCon
     cfg.eval_analogies = [os.path.abspath(p) for p in cfg.eval_analogies]
     cfg.eval_similarity = [os.path.abspath(p) for p in cfg.eval_similarity]
     cfg.vocab = cfg.vocab and os.path.abspath(cfg.vocab)
+    cfg.init_from = cfg.init_from and os.path.abspath(cfg.init_from)
     return cfg
 
 

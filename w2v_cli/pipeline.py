@@ -59,11 +59,20 @@ def scan_options(cfg: TrainConfig) -> ScanOptions:
     return ScanOptions(cfg.max_sentence, cfg.lowercase, cfg.strip_punctuation, vocab_memory_bytes(cfg.vocab_memory))
 
 
-def count_vocabulary(cfg: TrainConfig, files: list[Path], ids: IdFile | None, progress: Progress) -> Counted:
-    """Scan the corpus (writing its ids to `ids`, if given) and build the vocabulary, or take it from cfg.vocab."""
+def count_vocabulary(
+    cfg: TrainConfig, files: list[Path], ids: IdFile | None, progress: Progress, start: Vectors | None = None
+) -> Counted:
+    """Scan the corpus (writing its ids to `ids`, if given) and build the vocabulary.
+
+    The vocabulary comes from the corpus, from cfg.vocab (a file), or from the
+    corpus together with `start`, the model training continues from.
+    """
     t0 = time.perf_counter()
     opts = scan_options(cfg)
-    if cfg.vocab:
+    if start is not None:
+        scan = scan_corpus(files, ids, opts, progress, [w.encode("utf-8") for w in start.words], more_words=True)
+        vocab, mapping, bad = build_vocab(scan, cfg.min_count, cfg.max_vocab, base=start.counts)
+    elif cfg.vocab:
         words, counts = read_vocab_file(cfg.vocab, cfg.lowercase, cfg.strip_punctuation)
         scan = scan_corpus(files, ids, opts, progress, [w.encode("utf-8") for w in words])
         vocab, mapping = vocab_from_file(words, counts, cfg.min_count, cfg.max_vocab)
@@ -97,6 +106,7 @@ def train(
     files = expand_paths(cfg.corpus)
     if resume is not None:
         check_fingerprint(resume[1]["fingerprint"], files)
+    start = load_start(cfg) if cfg.init_from else None
     check_eval_files(cfg)
     where = prepare_output_dir(workdir or cfg.output)
     preflight.check_id_disk(files, where)
@@ -104,14 +114,14 @@ def train(
     engine_class(engine_name).prepare_process()
     ids = IdFile(where)
     try:
-        counted = count_vocabulary(cfg, files, ids, progress)
+        counted = count_vocabulary(cfg, files, ids, progress, start)
         workers = cfg.workers or os.cpu_count() or 1
         scratch = engine_class(engine_name).scratch_bytes(cfg, len(counted.vocab))
         preflight.check_model_memory(cfg, scratch, len(counted.vocab), workers)
         if workdir is None:  # the outputs go to cfg.output (with a workdir, the caller saves nothing)
             preflight.check_output_disk(counted.vocab.words, cfg.dim, where)
         saver = None if workdir is not None else checkpointer(cfg, counted, engine_name, fingerprint(files), where)
-        run = start_run(cfg, counted, resume)
+        run = start_run(cfg, counted, resume, start)
         metrics = train_epochs(cfg, engine_name, counted, ids, run, progress, stop or Stop(), saver)
     finally:
         ids.close()
@@ -142,11 +152,15 @@ class Run:
     seconds: float = 0.0  # training time of the earlier parts of a resumed run
 
 
-def start_run(cfg: TrainConfig, counted: Counted, resume: tuple | None) -> Run:
-    """A fresh run (word2vec's initial vectors from the seed), or the one a checkpoint holds."""
+def start_run(cfg: TrainConfig, counted: Counted, resume: tuple | None, start: Vectors | None = None) -> Run:
+    """A fresh run (word2vec's initial vectors from the seed, then `start`'s rows for its words), or a checkpoint's."""
     vocab = counted.vocab
     if resume is None:
         W, C = init_vectors(np.random.default_rng(cfg.seed), len(vocab), cfg.dim)
+        if start is not None:
+            rows = [start.index[w] for w in vocab.words if w in start.index]
+            new_ids = [i for i, w in enumerate(vocab.words) if w in start.index]
+            W[new_ids], C[new_ids] = start.matrix[rows], start.output[rows]
         return Run(W, C, Tracker(cfg.epochs, cfg.epochs * counted.train_words), [], Position())
     vecs, state = resume
     if vecs.words != vocab.words or not np.array_equal(vecs.counts, vocab.counts):
@@ -155,6 +169,23 @@ def start_run(cfg: TrainConfig, counted: Counted, resume: tuple | None) -> Run:
         np.array(vecs.matrix, np.float32), np.array(vecs.output, np.float32), Tracker.from_state(state["tracker"]),
         state["evals"], Position(**state["position"]), state["train_seconds"],
     )  # fmt: skip
+
+
+def load_start(cfg: TrainConfig) -> Vectors:
+    """The model `init_from` names, checked against the settings: it needs W, C and counts, the same dim and loss."""
+    from w2v_cli.files import load_vectors
+
+    model = load_vectors(cfg.init_from)
+    if model.output is None or model.counts is None:
+        raise W2VError(f"--init-from needs a model.w2v with output vectors and counts; {cfg.init_from} has not")
+    if model.dim != cfg.dim:
+        raise W2VError(f"--init-from: the model has {model.dim} dimensions, this run {cfg.dim}; pass --dim {model.dim}")
+    old = model.meta.get("config") or {}
+    for key in ("loss", "lowercase", "strip_punctuation"):
+        if key in old and old[key] != getattr(cfg, key):
+            raise W2VError(f"--init-from: the model was trained with {key}={old[key]}, this run has "
+                           f"{key}={getattr(cfg, key)}; they must agree")  # fmt: skip
+    return model
 
 
 def checkpointer(cfg: TrainConfig, counted: Counted, engine_name: str, prints: list[dict], outdir: Path):

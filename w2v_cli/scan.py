@@ -37,6 +37,7 @@ class Pruning:
     prunes: int = 0
     floors: list[int] = field(default_factory=list)  # each prune dropped the words counted <= floor so far
     dropped: int = 0  # word entries dropped, over all prunes
+    protected: int = 0  # ids below this are never dropped (words given before the scan)
 
     @property
     def guaranteed(self) -> int:
@@ -119,20 +120,24 @@ def scan_corpus(
     opts: ScanOptions,
     progress: Progress | None = None,
     vocab_words: list[bytes] | None = None,
+    more_words: bool = False,
 ) -> ScanResult:
     """Count every token of `files` and write their ids to `ids` (if given), within `opts.memory`.
 
-    With `vocab_words`, only those words are counted (ids in their order) and
-    there is one pass. Otherwise, if the count had to be pruned, a second pass
-    recounts the survivors exactly and writes the id stream.
+    With `vocab_words`, those words get the first ids (in their order); then only
+    they are counted, in one pass, unless `more_words`, and pruning never drops
+    them. If the count had to be pruned, a second pass recounts the survivors
+    exactly and writes the id stream.
     """
     progress = progress or Progress()
     scanner = make_scanner(opts)
     limit = opts.limit or Limit.of(opts.memory, scanner.word_bytes)
     pruning = Pruning()
     if vocab_words is not None:
-        scanner.preload(vocab_words)
-    done = _one_pass(files, scanner, ids, limit, None if vocab_words else pruning, progress, "vocab")
+        scanner.preload(vocab_words, frozen=not more_words)
+        pruning.protected = len(vocab_words)
+    frozen = vocab_words is not None and not more_words
+    done = _one_pass(files, scanner, ids, limit, None if frozen else pruning, progress, "vocab")
     if pruning.prunes:
         progress.note(
             f"the vocabulary count reached --vocab-memory and was pruned {pruning.prunes} time(s); "
@@ -214,6 +219,7 @@ def _prune(scanner, limit: Limit, nbytes: int, pruning: Pruning) -> None:
     fits = np.flatnonzero((words_above[1:] <= room_words) & (bytes_above[1:] <= room_pool))
     floor = max(int(fits[0]) if fits.size else top, 1)
     keep = counts > floor
+    keep[: pruning.protected] = True
     pruning.prunes += 1
     pruning.floors.append(floor)
     pruning.dropped += int(n - np.count_nonzero(keep))

@@ -173,12 +173,13 @@ class PyScanner:
         self.tokens = self.run = 0
         self.frozen = frozen
 
-    def preload(self, words: list[bytes]) -> None:
-        """Start with these words (ids 0..), counted zero, and add no others."""
+    def preload(self, words: list[bytes], frozen: bool = True) -> None:
+        """Start with these words (ids 0..), counted zero; frozen: add no others."""
         self.words_ = list(words)
         self.index = {w: i for i, w in enumerate(words)}
         self.counts_ = np.zeros(len(words), np.int64)
-        self.frozen = True
+        self.pool_used = sum(map(len, words))
+        self.frozen = frozen
 
 
 def _valid(raw: bytes) -> bool:
@@ -282,14 +283,14 @@ class CScanner:
         self.state[2:] = 0
         self.flags = self.opts.flags | FROZEN * frozen
 
-    def preload(self, words: list[bytes]) -> None:
-        if len(words) > self.hashes.size or sum(map(len, words)) > self.pool.size:
-            raise W2VError(f"the vocabulary file's {len(words)} words do not fit --vocab-memory; raise it")
-        self.flags = 0  # the words as they are: the vocabulary file holds normalised words
+    def preload(self, words: list[bytes], frozen: bool = True) -> None:
+        if len(words) > self.hashes.size // 2 or sum(map(len, words)) > self.pool.size // 2:
+            raise W2VError(f"the {len(words):,} given words take more than half of --vocab-memory; raise it")
+        self.flags = 0  # the words as they are: they are normalised already
         self.feed(b"\n".join(words) + b"\n")
         if self.n_words != len(words):
-            raise W2VError("the vocabulary file has repeated words")
-        self.restart(frozen=True)
+            raise W2VError("the given vocabulary has repeated words")
+        self.restart(frozen=frozen)
 
 
 def make_scanner(opts: ScanOptions) -> PyScanner | CScanner:

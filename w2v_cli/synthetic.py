@@ -87,14 +87,17 @@ FILLER = (
 SECTIONS = [("capital-world", COUNTRIES), ("family", GENDER), ("gram-plural", PLURAL)]
 
 
-def entities() -> list[tuple[str, list[str], list[str]]]:
-    """(word, topic words, axis words) for every planted word."""
+AXES = {"capital-world": (COUNTRY_AXIS, CAPITAL_AXIS), "family": (MALE_AXIS, FEMALE_AXIS),
+        "gram-plural": (SINGULAR_AXIS, PLURAL_AXIS)}  # fmt: skip
+
+
+def entities(families: tuple[str, ...] = tuple(AXES)) -> list[tuple[str, list[str], list[str]]]:
+    """(word, topic words, axis words) for every planted word of the relation families (SECTIONS' names)."""
     out = []
-    for pairs, axes in [
-        (COUNTRIES, (COUNTRY_AXIS, CAPITAL_AXIS)),
-        (GENDER, (MALE_AXIS, FEMALE_AXIS)),
-        (PLURAL, (SINGULAR_AXIS, PLURAL_AXIS)),
-    ]:
+    for name, pairs in SECTIONS:
+        if name not in families:
+            continue
+        axes = AXES[name]
         for a, b, topic in pairs:
             out.append((a, topic.split(), axes[0].split()))
             out.append((b, topic.split(), axes[1].split()))
@@ -112,10 +115,10 @@ def sentence(rng: np.random.Generator, ents, filler_p: np.ndarray) -> list[str]:
     return words
 
 
-def generate(n_sentences: int = 40_000, seed: int = 2024) -> str:
-    """The corpus text, one sentence per line; same seed, same text."""
+def generate(n_sentences: int = 40_000, seed: int = 2024, families: tuple[str, ...] = tuple(AXES)) -> str:
+    """The corpus text, one sentence per line, planting the given relation families; same seed, same text."""
     rng = np.random.default_rng(seed)
-    ents = entities()
+    ents = entities(families)
     filler_p = 1.0 / np.arange(1, len(FILLER) + 1)
     filler_p /= filler_p.sum()
     return "".join(" ".join(sentence(rng, ents, filler_p)) + "\n" for _ in range(n_sentences))

@@ -53,20 +53,29 @@ def decode_word(raw: bytes) -> tuple[str, int]:
         return word, word.count("\ufffd") - raw.count("\ufffd".encode())
 
 
-def build_vocab(scan: ScanResult, min_count: int, max_vocab: int) -> tuple[Vocab, np.ndarray, int]:
+def build_vocab(
+    scan: ScanResult, min_count: int, max_vocab: int, base: np.ndarray | None = None
+) -> tuple[Vocab, np.ndarray, int]:
     """Decode, merge, prune and sort the scanned words.
 
     Only words that can reach min_count become Python strings: those counted
     often enough, and those with invalid UTF-8 (which may merge with others).
-    Returns the vocabulary, the provisional->final id map (DROP for pruned
-    words), and the number of replaced invalid bytes in the corpus.
+    `base` (k,) are earlier counts of the first k provisional ids (a model
+    trained on): those words are always kept, their counts added, and max_vocab
+    counts only the others. Returns the vocabulary, the provisional->final id
+    map (DROP for pruned words), and the number of replaced invalid bytes.
     """
-    candidates = np.flatnonzero((scan.counts >= min_count) | ~scan.valid)
+    base = np.zeros(0, np.int64) if base is None else base
+    counts = scan.counts.copy()
+    counts[: base.size] += base
+    kept = (counts >= min_count) | ~scan.valid
+    kept[: base.size] = True
+    candidates = np.flatnonzero(kept)
     merged: dict[str, int] = {}
     to_merged = np.empty(candidates.size, np.int64)
     merged_counts: list[int] = []
     bad = 0
-    for i, (raw, count) in enumerate(zip(scan.word_bytes(candidates), scan.counts[candidates].tolist())):
+    for i, (raw, count) in enumerate(zip(scan.word_bytes(candidates), counts[candidates].tolist())):
         word, nbad = decode_word(raw)
         bad += nbad * count
         j = merged.setdefault(word, len(merged))
@@ -75,10 +84,10 @@ def build_vocab(scan: ScanResult, min_count: int, max_vocab: int) -> tuple[Vocab
         merged_counts[j] += count
         to_merged[i] = j
     words = list(merged)
-    keep = [j for j, c in enumerate(merged_counts) if c >= min_count]
-    keep.sort(key=lambda j: (-merged_counts[j], words[j]))
-    if max_vocab:
-        keep = keep[:max_vocab]
+    given = set(to_merged[: base.size].tolist())  # candidates start with the base ids
+    new = sorted((j for j, c in enumerate(merged_counts) if c >= min_count and j not in given),
+                 key=lambda j: (-merged_counts[j], words[j]))  # fmt: skip
+    keep = sorted(given.union(new[:max_vocab] if max_vocab else new), key=lambda j: (-merged_counts[j], words[j]))
     final = np.full(len(words), DROP, np.int32)
     final[keep] = np.arange(len(keep), dtype=np.int32)
     mapping = np.full(scan.counts.size, DROP, np.int32)
