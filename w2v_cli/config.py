@@ -100,9 +100,9 @@ class TrainConfig:
                                     "their input and output vectors, new words that pass min_count join with fresh "
                                     "ones, old and new counts add up, and the learning rate starts again from lr.",
                                     kind=str, path=True)  # fmt: skip
-    checkpoint_every: float = setting(10.0, "Minutes between checkpoints (checkpoint.w2v in the output directory, "
-                                      "W, C and the run's state; about a second each for a 100k x 100 model); "
-                                      "0 turns them off. Ctrl-C and SIGTERM always write one.", low=0)  # fmt: skip
+    checkpoint_every: float = setting(10.0, "Minutes between checkpoints (checkpoint.w2v in the output directory: "
+                                      "W, C and the run's state; 0.05 s for a 68k-word, 100-d model); 0 turns "
+                                      "them off. Ctrl-C and SIGTERM always write one.", low=0)  # fmt: skip
     keep_checkpoint: bool = setting(False, "Keep checkpoint.w2v after the run finishes (it is removed once the "
                                     "outputs are written).")  # fmt: skip
     eval_analogies: list[str] = setting([], "Analogy file (questions-words format) scored after every epoch; "
