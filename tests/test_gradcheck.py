@@ -5,6 +5,7 @@ from conftest import needs_kernel
 from w2v_cli import gradcheck, losses
 from w2v_cli.cli import main
 from w2v_cli.engines import numpy_math
+from w2v_cli.errors import W2VError
 
 S = gradcheck.Settings()
 REAL_NEG = losses.neg_sampling_loss_and_gradient
@@ -132,3 +133,76 @@ def test_broken_compiled_kernel_fails(monkeypatch):
     monkeypatch.setattr(native, "train_positions", doubled_C_step)
     [result] = gradcheck.run_checks(S, ["kernel-neg"])
     assert not result.passed
+
+
+REAL_CBOW_NEG = losses.cbow_neg_loss_and_gradient
+REAL_CBOW_SOFTMAX = losses.cbow_softmax_loss_and_gradient
+REAL_HS = losses.hs_loss_and_gradient
+
+
+def cbow_without_mean(W, C, contexts, c, negatives):
+    """dJ/dW[o_j] = dJ/dh, the 1/m of the mean dropped (what word2vec.c's update applies, not the gradient)."""
+    loss, g_W, g_C = REAL_CBOW_NEG(W, C, contexts, c, negatives)
+    return loss, g_W * len(contexts), g_C
+
+
+def cbow_repeats_not_accumulated(W, C, contexts, c, negatives):
+    """Assigns (1/m) dJ/dh to each context row, so a word twice in the window gets it once."""
+    loss, g_W, g_C = REAL_CBOW_NEG(W, C, contexts, c, negatives)
+    ctx = np.asarray(contexts)
+    counts = np.bincount(ctx, minlength=W.shape[0])
+    return loss, g_W / np.maximum(counts, 1)[:, None], g_C
+
+
+def cbow_softmax_without_mean(W, C, contexts, c):
+    loss, g_W, g_C = REAL_CBOW_SOFTMAX(W, C, contexts, c)
+    return loss, g_W * len(contexts), g_C
+
+
+def hs_flipped_code(x, path, codes, theta):
+    """Uses b_i where 1 - b_i belongs: every node's label flipped."""
+    nodes, b = np.asarray(path), np.asarray(codes, float)
+    loss, _, _ = REAL_HS(x, path, codes, theta)
+    g = losses.sigmoid(theta[nodes] @ x) - b
+    grad_theta = np.zeros_like(theta)
+    np.add.at(grad_theta, nodes, g[:, None] * x)
+    return loss, g @ theta[nodes], grad_theta
+
+
+@pytest.mark.parametrize(
+    "name, broken, checks",
+    [
+        ("cbow_neg_loss_and_gradient", cbow_without_mean, ["cbow-neg", "cbow-neg-repeated"]),
+        ("cbow_neg_loss_and_gradient", cbow_repeats_not_accumulated, ["cbow-neg-repeated"]),
+        ("cbow_softmax_loss_and_gradient", cbow_softmax_without_mean, ["cbow-softmax"]),
+        ("hs_loss_and_gradient", hs_flipped_code, ["hs", "skipgram-hs", "cbow-hs"]),
+    ],
+)
+def test_broken_cbow_and_hierarchical_softmax_gradients_fail(monkeypatch, name, broken, checks):
+    monkeypatch.setattr(losses, name, broken)
+    for result in gradcheck.run_checks(S, checks):
+        assert not result.passed and result.error > 1e-3, result
+
+
+def test_huffman_codes_are_a_prefix_code_shortest_for_the_most_frequent():
+    rng = np.random.default_rng(0)
+    counts = np.sort(rng.zipf(1.5, 500) + 1)[::-1]
+    paths, codes = losses.huffman_tree(counts)
+    words = ["".join(map(str, c)) for c in codes]
+    assert len(set(words)) == 500 and not any(a != b and b.startswith(a) for a in words for b in words)
+    assert sum(2.0 ** -len(w) for w in words) == pytest.approx(1.0)  # a full binary tree: Kraft equality
+    lengths = np.array([len(w) for w in words])
+    values = np.unique(counts)[::-1]  # distinct counts, most frequent first
+    longest = [lengths[counts == v].max() for v in values]
+    shortest = [lengths[counts == v].min() for v in values]
+    assert all(a <= b for a, b in zip(longest[:-1], shortest[1:]))  # a more frequent word never has a longer code
+    assert all(p[0] == 498 and len(set(p)) == len(p) and max(p) <= 498 for p in paths)  # root V-2 first
+    assert losses.huffman_tree(counts) == (paths, codes)  # deterministic
+
+
+def test_a_huffman_tree_deeper_than_word2vec_allows_is_an_error():
+    fibonacci = [1, 1]
+    while len(fibonacci) < 45:
+        fibonacci.append(fibonacci[-1] + fibonacci[-2])
+    with pytest.raises(W2VError, match="deeper than 40"):
+        losses.huffman_tree(fibonacci[::-1])

@@ -179,6 +179,53 @@ def check_kernel(s: Settings, rng: np.random.Generator) -> list[Triple]:
     ]
 
 
+def _grads_of(f, W: np.ndarray, U: np.ndarray, h: float, names: tuple[str, str]) -> list[Triple]:
+    """dJ/dW and dJ/dU of `f(W, U)` -> (loss, dW, dU), analytic against numeric."""
+    _, g_W, g_U = f(W, U)
+    n_W = numerical_gradient(lambda M: f(M, U)[0], W.copy(), h)
+    n_U = numerical_gradient(lambda M: f(W, M)[0], U.copy(), h)
+    return [(names[0], g_W, n_W), (names[1], g_U, n_U)]
+
+
+def _cbow_window(s: Settings, rng: np.random.Generator, repeated: bool) -> tuple[int, list[int]]:
+    """A center and its contexts; `repeated`: one word three times among them, as windows can have."""
+    center, contexts = _window(s, rng)
+    if repeated:
+        contexts[1] = contexts[2] = contexts[0]
+    return center, contexts
+
+
+def check_cbow(s: Settings, rng: np.random.Generator, loss: str, repeated: bool = False) -> list[Triple]:
+    W, C = _problem(s, rng)
+    center, contexts = _cbow_window(s, rng, repeated)
+    if loss == "softmax":
+        return _grads_of(lambda W_, C_: losses.cbow_softmax_loss_and_gradient(W_, C_, contexts, center), W, C,
+                         s.step, ("dJ/dW", "dJ/dC"))  # fmt: skip
+    neg = _negatives(s, rng, center, repeated)
+    f = lambda W_, C_: losses.cbow_neg_loss_and_gradient(W_, C_, contexts, center, neg)  # noqa: E731
+    return _grads_of(f, W, C, s.step, ("dJ/dW", "dJ/dC"))
+
+
+def _tree(s: Settings, rng: np.random.Generator):
+    """A Huffman tree over random descending counts, and random inner-node vectors theta (V - 1, d)."""
+    counts = np.sort(rng.integers(1, 1000, s.vocab))[::-1]
+    paths, codes = losses.huffman_tree(counts)
+    return paths, codes, rng.normal(0, 1, (s.vocab - 1, s.dim))
+
+
+def check_hs(s: Settings, rng: np.random.Generator, model: str | None = None) -> list[Triple]:
+    W, _ = _problem(s, rng)
+    paths, codes, theta = _tree(s, rng)
+    center, contexts = _cbow_window(s, rng, repeated=True)
+    if model is None:  # one input vector, one word's path
+        x = W[0]
+        f = lambda x_, t_: losses.hs_loss_and_gradient(x_, paths[center], codes[center], t_)  # noqa: E731
+        return _grads_of(f, x.copy(), theta, s.step, ("dJ/dx", "dJ/dtheta"))
+    fn = losses.skipgram_hs if model == "skipgram" else losses.cbow_hs
+    return _grads_of(lambda W_, t_: fn(center, contexts, W_, t_, paths, codes), W, theta, s.step,
+                     ("dJ/dW", "dJ/dtheta"))  # fmt: skip
+
+
 CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
     "sigmoid": check_sigmoid,
     "softmax": check_softmax,
@@ -188,6 +235,12 @@ CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
     "skipgram-neg": lambda s, rng: check_skipgram(s, rng, "neg"),
     "batch-softmax": lambda s, rng: check_batch(s, rng, "softmax"),
     "batch-neg": lambda s, rng: check_batch(s, rng, "neg"),
+    "cbow-neg": lambda s, rng: check_cbow(s, rng, "neg"),
+    "cbow-neg-repeated": lambda s, rng: check_cbow(s, rng, "neg", repeated=True),
+    "cbow-softmax": lambda s, rng: check_cbow(s, rng, "softmax", repeated=True),
+    "hs": check_hs,
+    "skipgram-hs": lambda s, rng: check_hs(s, rng, "skipgram"),
+    "cbow-hs": lambda s, rng: check_hs(s, rng, "cbow"),
     "kernel-neg": check_kernel,
 }
 
