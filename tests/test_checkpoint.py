@@ -196,3 +196,15 @@ def test_kill_9_after_a_checkpoint_resumes_from_it_to_the_same_vectors(tmp_path,
     done = subprocess.run(W2V + ["train", "--resume", str(out), "-q", "--workers", "1"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert outputs(out) == whole
+
+
+def test_forked_workers_stop_together_and_the_run_resumes(tmp_path, small_corpus, small_segments):
+    """Two numpy worker processes: both stop at the same boundary (the parent checks), and the run finishes."""
+    cfg = config(small_corpus, tmp_path / "out", engine="numpy", workers=2)
+    with pytest.raises(Interrupted):
+        train_and_save(cfg, stop=InterruptAt(60_000))
+    state = read_native(tmp_path / "out" / NAME).meta["checkpoint"]
+    assert 60_000 <= state["tracker"]["done"] < 3 * 52_599 and state["position"]["done"] == state["tracker"]["done"]
+    vectors, _ = resume_and_save(str(tmp_path / "out"), None, stop=Stop(0))
+    assert vectors.metrics["parallel"] == "processes" and len(vectors.metrics["loss_per_epoch"]) == 3
+    assert all(p > 0 for p in vectors.metrics["pairs_per_epoch"])

@@ -217,7 +217,7 @@ def test_ctrl_c_stops_the_workers_and_writes_a_checkpoint(small_corpus, tmp_path
     assert len(kids) == 2, "the run did not start its 2 worker processes"
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole process group
     _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130 and "checkpoint in" in err and f"w2v train --resume {out}" in err
+    assert proc.returncode == 130 and "checkpoint in" in err and f"w2v train --resume {out}" in err, err
     assert "Traceback" not in err
     for pid in kids:
         with pytest.raises(ProcessLookupError):

@@ -163,7 +163,7 @@ def _report(vectors, paths) -> None:
 
 
 def _dry_run(cfg, progress) -> None:
-    from w2v_cli.pipeline import dry_run
+    from w2v_cli.dryrun import dry_run
 
     report = dry_run(cfg, progress)
     click.echo("\n".join(display.dry_run_lines(report, cfg)))

@@ -7,11 +7,12 @@
 2. `vocab.build_vocab` prunes and sorts the vocabulary (or `vocab` gives it
    from a file); the noise distribution and the subsampling probabilities come
    from its counts. `preflight` checks the model's memory and the outputs' disk.
-3. `schedule.iter_jobs` turns each epoch of the id file into engine jobs, with
-   every random draw from the one seeded Generator; a runner (`engines.runners`)
-   runs them on this thread, on threads or on forked processes, and the
-   `Tracker` adds up their loss.
-4. `files.save_model` writes the output directory atomically.
+3. `training.train_epochs` runs the epochs: `schedule.JobStream` turns the id
+   file into engine jobs, a runner (`engines.runners`) runs them on this
+   thread, on threads or on forked processes, the `Tracker` adds up their
+   loss, and checkpoints are written when `checkpoint.Stop` asks.
+4. `files.save_model` writes the output directory atomically, and the
+   checkpoint goes.
 
 With one worker everything runs in order, so a seed gives bit-identical
 vectors; with more, workers update the shared matrices without locks, as
@@ -23,24 +24,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from w2v_cli import checkpoint, preflight, sampling
-from w2v_cli.checkpoint import Interrupted, Stop, check_fingerprint, fingerprint
+from w2v_cli import checkpoint, preflight
+from w2v_cli.checkpoint import Stop, check_fingerprint, fingerprint
 from w2v_cli.config import TrainConfig, to_dict, validate, vocab_memory_bytes
 from w2v_cli.corpus import expand_paths
-from w2v_cli.engines import Job, engine_class, forked, make_engine, resolve_engine, runners
+from w2v_cli.engines import engine_class, resolve_engine
 from w2v_cli.errors import W2VError
 from w2v_cli.formats import unholdable
 from w2v_cli.progress import Progress
 from w2v_cli.scan import IdFile, ScanOptions, ScanResult, scan_corpus
-from w2v_cli.schedule import NEVER, JobStream, Position, Schedule, Tracker
+from w2v_cli.training import checkpointer, start_run, train_epochs
 from w2v_cli.vectors import Vectors
-from w2v_cli.vocab import SEGMENT_IDS, Vocab, build_vocab, check_vocab, read_vocab_file, vocab_from_file
+from w2v_cli.vocab import Vocab, build_vocab, check_vocab, read_vocab_file, vocab_from_file
 
 
 @dataclass
@@ -93,7 +93,7 @@ def count_vocabulary(
 
 def train(
     cfg: TrainConfig, progress: Progress | None = None, workdir: str | None = None, stop: Stop | None = None,
-    resume: dict | None = None,
+    resume: tuple | None = None,
 ) -> Vectors:  # fmt: skip
     """Train on `cfg.corpus`; the unnamed id file lives in `workdir` (default `cfg.output`, then checked for room).
 
@@ -140,37 +140,6 @@ def train(
     return Vectors(vocab.words, W, vocab.counts, {"config": to_dict(cfg), "metrics": metrics}, C)
 
 
-@dataclass
-class Run:
-    """The state of training that a checkpoint saves: the matrices, the tracker, the evaluations, the position."""
-
-    W: np.ndarray  # (V, d) float32
-    C: np.ndarray  # (V, d) float32
-    tracker: Tracker
-    evals: list[dict]
-    position: Position
-    seconds: float = 0.0  # training time of the earlier parts of a resumed run
-
-
-def start_run(cfg: TrainConfig, counted: Counted, resume: tuple | None, start: Vectors | None = None) -> Run:
-    """A fresh run (word2vec's initial vectors from the seed, then `start`'s rows for its words), or a checkpoint's."""
-    vocab = counted.vocab
-    if resume is None:
-        W, C = init_vectors(np.random.default_rng(cfg.seed), len(vocab), cfg.dim)
-        if start is not None:
-            rows = [start.index[w] for w in vocab.words if w in start.index]
-            new_ids = [i for i, w in enumerate(vocab.words) if w in start.index]
-            W[new_ids], C[new_ids] = start.matrix[rows], start.output[rows]
-        return Run(W, C, Tracker(cfg.epochs, cfg.epochs * counted.train_words), [], Position())
-    vecs, state = resume
-    if vecs.words != vocab.words or not np.array_equal(vecs.counts, vocab.counts):
-        raise W2VError("the corpus now gives a different vocabulary than the checkpoint's; cannot resume")
-    return Run(
-        np.array(vecs.matrix, np.float32), np.array(vecs.output, np.float32), Tracker.from_state(state["tracker"]),
-        state["evals"], Position(**state["position"]), state["train_seconds"],
-    )  # fmt: skip
-
-
 def load_start(cfg: TrainConfig) -> Vectors:
     """The model `init_from` names, checked against the settings: it needs W, C and counts, the same dim and loss."""
     from w2v_cli.files import load_vectors
@@ -186,27 +155,6 @@ def load_start(cfg: TrainConfig) -> Vectors:
             raise W2VError(f"--init-from: the model was trained with {key}={old[key]}, this run has "
                            f"{key}={getattr(cfg, key)}; they must agree")  # fmt: skip
     return model
-
-
-def checkpointer(cfg: TrainConfig, counted: Counted, engine_name: str, prints: list[dict], outdir: Path):
-    """`save(run)`: write the run's checkpoint into `outdir`; returns its path."""
-    vocab = counted.vocab
-
-    def save(run: Run) -> Path:
-        state = {
-            "config": to_dict(cfg),
-            "position": asdict(run.position),
-            "tracker": run.tracker.state(),
-            "evals": run.evals,
-            "fingerprint": prints,
-            "engine": engine_name,
-            "train_seconds": run.seconds,
-            "epochs": cfg.epochs,
-            "total_words": cfg.epochs * counted.train_words,
-        }
-        return checkpoint.save(outdir, vocab.words, vocab.counts, run.W, run.C, state)
-
-    return save
 
 
 def check_holdable(words: list[str]) -> None:
@@ -233,192 +181,6 @@ def scan_metrics(counted: Counted) -> dict:
         "invalid_utf8_replaced": counted.bad,
         "vocab_pruning": scan.pruning.as_dict() if scan.pruning else None,
     }
-
-
-def init_vectors(rng: np.random.Generator, vocab_size: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """word2vec's init: W uniform in [-0.5/d, 0.5/d), C zeros; both (V, d) float32."""
-    W = rng.random((vocab_size, dim), dtype=np.float32)  # in place: no (V, d) temporaries
-    W -= 0.5
-    W /= dim
-    return W, np.zeros((vocab_size, dim), np.float32)
-
-
-def setup_training(cfg: TrainConfig, engine_name: str, counted: Counted, W: np.ndarray, C: np.ndarray):
-    """The engine and W, C where its workers can share them: (engine, W, C, keep probabilities, workers)."""
-    workers = cfg.workers or os.cpu_count() or 1
-    vocab = counted.vocab
-    keep = sampling.keep_probabilities(vocab.counts, cfg.sample)
-    noise = sampling.alias_table(sampling.noise_cdf(vocab.counts, cfg.noise_exponent))
-    engine = make_engine(engine_name, cfg, len(vocab), noise)
-    W, C = runners.share(engine, workers, W, C)
-    return engine, W, C, keep, workers
-
-
-def train_epochs(
-    cfg: TrainConfig, engine_name: str, counted: Counted, ids: IdFile, run: Run, progress: Progress, stop: Stop,
-    save: Callable[[Run], Path] | None,
-) -> dict:  # fmt: skip
-    """Run every epoch from `run.position`, checkpointing when `stop` asks; the metrics of the run.
-
-    The job stream stops at the first segment boundary after a request; every
-    job it gave finishes, then the checkpoint is written and, unless it was an
-    interrupt, a new stream continues from exactly there.
-    """
-    engine, run.W, run.C, keep, workers = setup_training(cfg, engine_name, counted, run.W, run.C)
-    total = cfg.epochs * counted.train_words
-    sched = Schedule(cfg.lr, cfg.final_lr, total)
-    forked_workers = runners.use_processes(engine, workers)
-    margin = 3 * SEGMENT_IDS if forked_workers else 0  # children may be a segment ahead of the results
-    stop_words = forked.shared_copy(np.full(1, NEVER)) if forked_workers else np.full(1, NEVER)
-    t1 = time.perf_counter()
-    with progress.bar(total, "train", unit="w") as pb:
-        pb.update(run.tracker.done)
-        asked = lambda: stop.wanted(run.tracker.done) and _ask_stop(stop_words, run.tracker.done + margin)  # noqa: E731
-        on_result = recorder(run.tracker, pb, asked)
-        on_epoch_end = epoch_evaluator(cfg, counted.vocab, run.W, progress, run.evals)
-        stop.start()
-        try:
-            while True:
-                stop_words[0] = NEVER
-                stream = JobStream(cfg.epochs, cfg.window, engine, ids, counted.mapping, keep, sched, cfg.seed,
-                                   run.position, stop_words)  # fmt: skip
-                parallel = runners.run(stream, engine, run.W, run.C, workers, on_result, on_epoch_end)
-                if not stream.stopped:
-                    break
-                run.position = stream.position
-                if save is not None:
-                    run.seconds += time.perf_counter() - t1
-                    t1 = time.perf_counter()
-                    path = save(run)
-                if stop.interrupted:
-                    at = f"interrupted at {100 * run.tracker.done / max(total, 1):.0f}% of training"
-                    if save is None:
-                        raise Interrupted(f"{at}; nothing was written")
-                    raise Interrupted(f"{at}; checkpoint in {path}; resume with: w2v train --resume {path.parent}")
-                stop.start()
-        finally:
-            stop.armed = False
-    seconds = run.seconds + time.perf_counter() - t1
-    metrics = {
-        "workers": workers,
-        "parallel": parallel,
-        "loss_per_epoch": run.tracker.epoch_means(),
-        "pairs_per_epoch": run.tracker.pairs,
-        "loss_curve": run.tracker.curve,
-        "train_seconds": round(seconds, 3),
-        "words_per_second": round(total / max(seconds, 1e-9)),
-    }
-    if run.evals:
-        metrics["eval_per_epoch"] = run.evals
-    return metrics
-
-
-def _ask_stop(stop_words: np.ndarray, words: int) -> None:
-    """Ask the job stream to stop at the first segment boundary at or after `words` done."""
-    stop_words[0] = min(int(stop_words[0]), words)
-
-
-def measure_speed(cfg: TrainConfig, engine_name: str, counted: Counted, ids: IdFile, seconds: float) -> float:
-    """Training words per second on this machine: real jobs of the first epoch, for about `seconds`."""
-    W, C = init_vectors(np.random.default_rng(cfg.seed), len(counted.vocab), cfg.dim)
-    engine, W, C, keep, workers = setup_training(cfg, engine_name, counted, W, C)
-    sched = Schedule(cfg.lr, cfg.final_lr, cfg.epochs * counted.train_words)
-    margin = 3 * SEGMENT_IDS if runners.use_processes(engine, workers) else 0
-    stop_words = forked.shared_copy(np.full(1, NEVER)) if margin else np.full(1, NEVER)
-    stream = JobStream(1, cfg.window, engine, ids, counted.mapping, keep, sched, cfg.seed, Position(), stop_words)
-    done = [0]
-    t0 = time.perf_counter()
-
-    def on_result(job, loss, pairs) -> None:
-        done[0] += job.words
-        if time.perf_counter() - t0 > seconds:
-            _ask_stop(stop_words, done[0] + margin)
-
-    runners.run(stream, engine, W, C, workers, on_result, lambda epoch: None)
-    return done[0] / max(time.perf_counter() - t0, 1e-9)
-
-
-def dry_run(cfg: TrainConfig, progress: Progress | None = None, seconds: float = 3.0) -> dict:
-    """The vocabulary pass and a few seconds of real training steps; what the run would need and take.
-
-    Writes nothing: the id file is unnamed and lives in the output directory's
-    nearest existing parent. Returns the report `display.dry_run_lines` shows,
-    with `problems`: the preflight errors the real run would stop at.
-    """
-    progress = progress or Progress()
-    files = expand_paths(cfg.corpus)
-    check_eval_files(cfg)
-    where = Path(cfg.output).absolute()
-    while not where.exists():
-        where = where.parent
-    problems = _problems(lambda: preflight.check_id_disk(files, where))
-    engine_name = resolve_engine(cfg, progress.note)
-    ids = IdFile(where)
-    try:
-        counted = count_vocabulary(cfg, files, ids, progress)
-        vocab = counted.vocab
-        workers = cfg.workers or os.cpu_count() or 1
-        scratch = engine_class(engine_name).scratch_bytes(cfg, len(vocab))
-        problems += _problems(lambda: preflight.check_model_memory(cfg, scratch, len(vocab), workers))
-        problems += _problems(lambda: preflight.check_output_disk(vocab.words, cfg.dim, where))
-        speed = measure_speed(cfg, engine_name, counted, ids, seconds) if not problems else None
-    finally:
-        ids.close()
-    return {
-        **scan_metrics(counted),
-        "engine": engine_name,
-        "workers": workers,
-        "vocab_seconds": round(counted.seconds, 3),
-        "model_bytes": preflight.model_bytes(cfg, scratch, len(vocab), workers),
-        "memory_available": preflight.available_memory(),
-        "output_bytes": preflight.output_bytes(vocab.words, cfg.dim),
-        "id_file_bytes": 4 * (counted.scan.tokens + counted.scan.counts.size),
-        "disk_free": preflight.free_disk(where),
-        "words_per_second": round(speed) if speed else None,
-        "train_seconds_estimate": round(cfg.epochs * counted.train_words / speed, 1) if speed else None,
-        "problems": problems,
-    }
-
-
-def _problems(check: Callable[[], None]) -> list[str]:
-    """[the check's error message], or [] if it passes."""
-    try:
-        check()
-    except W2VError as e:
-        return [str(e)]
-    return []
-
-
-def recorder(tracker: Tracker, pb, check: Callable[[], object] = lambda: None) -> Callable[[Job, float, int], None]:
-    """The runners' `on_result`: record a finished job's (loss, pairs), move the progress bar, call `check`."""
-
-    def on_result(job: Job, loss: float, pairs: int) -> None:
-        tracker.add(job, loss, pairs)
-        check()
-        pb.update(job.words)
-        if tracker.running is not None:
-            pb.set_postfix_str(f"loss={tracker.running:.4f}, lr={job.lr:.5f}", refresh=False)
-
-    return on_result
-
-
-def epoch_evaluator(cfg: TrainConfig, vocab: Vocab, W: np.ndarray, progress: Progress, rows: list):
-    """The runners' `on_epoch_end`: score the live vectors on the configured eval files, if any."""
-    if not (cfg.eval_analogies or cfg.eval_similarity):
-        return lambda epoch: None
-    from w2v_cli.evaluate import evaluate_analogies, evaluate_similarity
-
-    def on_epoch_end(epoch: int) -> None:
-        vecs = Vectors(vocab.words, W)  # the live vectors
-        row = {
-            "epoch": epoch + 1,
-            "analogies": [evaluate_analogies(vecs, f, cfg.eval_restrict_vocab) for f in cfg.eval_analogies],
-            "similarity": [evaluate_similarity(vecs, f) for f in cfg.eval_similarity],
-        }
-        rows.append(row)
-        progress.epoch_scores(row)
-
-    return on_epoch_end
 
 
 def check_eval_files(cfg: TrainConfig) -> None:

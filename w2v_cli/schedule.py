@@ -48,31 +48,25 @@ class Position:
     done: int = 0  # corpus words accounted for so far (drives the learning rate)
 
 
-NEVER = np.iinfo(np.int64).max
-
-
 class JobStream(Stream):
     """Every job of every epoch from `start`, in order; a segment's randomness comes from its own Generator.
 
     Segment s of epoch e draws everything (subsampling, window radii, then the
     engine's `make_jobs`) from `default_rng(SeedSequence(seed, spawn_key=(e, offset)))`,
     so the jobs from any position are the same whether the run got there in one
-    go or was stopped and continued. The stream stops early at the first segment
-    boundary (after at least one segment) where the words done reach
-    `stop_words[0]`, which another thread or process may lower (`forked` shares it);
-    then `position` is where to continue and `epoch_complete` says whether the
-    last epoch it yielded jobs of was finished.
+    go or was stopped and continued. It stops early (`Stream`) at a segment
+    boundary, after at least one segment; then `position` is where to continue.
     """
 
     def __init__(
         self, epochs: int, window: int, engine: Engine, ids: IdFile, mapping: np.ndarray, keep: np.ndarray,
-        sched: Schedule, seed: int, start: Position, stop_words: np.ndarray | None = None,
+        sched: Schedule, seed: int, start: Position,
     ) -> None:  # fmt: skip
         self.epochs, self.window, self.engine, self.ids = epochs, window, engine, ids
         self.mapping, self.keep, self.sched, self.seed = mapping, keep, sched, seed
         super().__init__()
         self.start = self.position = start
-        self.stop_words = np.full(1, NEVER, np.int64) if stop_words is None else stop_words
+        self.yielded = 0  # jobs given so far
         self.epoch_complete = False
 
     @property
@@ -89,7 +83,7 @@ class JobStream(Stream):
         for epoch in range(pos.epoch, self.epochs):
             offset = pos.offset if epoch == pos.epoch else 0
             for end, segment in iter_segments(self.ids, self.mapping, offset, SEGMENT_IDS):
-                if not first and pos.done >= self.stop_words[0]:
+                if not first and self._stopping():
                     self.position, self.stopped, self.epoch_complete = Position(epoch, offset, pos.done), True, False
                     return
                 first = False
@@ -97,10 +91,13 @@ class JobStream(Stream):
                 done = yield from self._segment_jobs(epoch, segment, rng, pos.done)
                 pos = self.position = Position(epoch, end, done)
                 offset = end
-            if epoch + 1 < self.epochs and pos.done >= self.stop_words[0]:  # stop at the epoch boundary
+            if epoch + 1 < self.epochs and self._stopping():  # stop at the epoch boundary
                 self.position, self.stopped, self.epoch_complete = Position(epoch + 1, 0, pos.done), True, True
                 return
         self.epoch_complete = True
+
+    def _stopping(self) -> bool:
+        return self.stop_requested or self.yielded >= self.stop_at[0]
 
     def _segment_jobs(self, epoch: int, segment: np.ndarray, rng, done: int):
         """Yield one segment's jobs with their share of the schedule; return the words done after it."""
@@ -115,9 +112,11 @@ class JobStream(Stream):
         for payload, centers in parts:
             share = words * centers // total_centers
             given += share
+            self.yielded += 1
             yield Job(epoch, sched.at(done), sched.at(done + share), share, payload)
             done += share
         if words > given:  # rounding remainder, or a segment with no kept tokens
+            self.yielded += 1
             yield Job(epoch, sched.at(done), sched.at(done + words - given), words - given, None)
             done += words - given
         return done

@@ -51,12 +51,18 @@ class Job:
     payload: Batch | None  # None: words to account for with nothing to train
 
 
+NEVER = np.iinfo(np.int64).max
+
+
 class Stream:
     """Jobs in order, and, once exhausted, how it ended.
 
-    A stream may stop early (`schedule.JobStream`): then `stopped` is True,
-    `where` = (epoch, offset, words done) is where to continue, and
-    `epoch_complete` says whether the last epoch it gave jobs of was finished.
+    A stream may stop early (`schedule.JobStream`): set `stop_requested` and it
+    stops at its next boundary; a copy in a forked child stops at the first
+    boundary at or after job number `stop_at[0]` (shared memory, set by the
+    parent). Then `stopped` is True, `where` = (epoch, offset, words done) is
+    where to continue, and `epoch_complete` says whether the last epoch it gave
+    jobs of was finished.
     Example: `list(Stream([job]))` -> `[job]`.
     """
 
@@ -65,6 +71,8 @@ class Stream:
         self.epoch_complete = True
         self.stopped = False
         self.where = (0, 0, 0)
+        self.stop_requested = False
+        self.stop_at = np.full(1, NEVER, np.int64)
 
     def __iter__(self) -> Iterator[Job]:
         return iter(self.jobs)

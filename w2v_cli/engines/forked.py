@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from w2v_cli.engines.base import Stream
+from w2v_cli.engines.base import NEVER, Stream
 from w2v_cli.errors import W2VError
 
 RECORD = struct.Struct("<iiqdqd")  # kind, epoch, words (or message length), loss, pairs, lr
@@ -123,9 +123,8 @@ def fork_worker() -> int:
     return pid
 
 
-def fork_children(jobs: Stream, run: Callable, workers: int) -> tuple[list[int], int, list[int]]:
+def fork_children(jobs: Stream, run: Callable, workers: int, claims: Claims) -> tuple[list[int], int, list[int]]:
     """Start `workers` children: (pids, the read end of their result pipe, their go pipes)."""
-    claims = Claims()
     r, w = os.pipe()
     pids, gos = [], []
     try:
@@ -223,10 +222,12 @@ def run_forked(jobs: Stream, run: Callable, workers: int, on_result: Callable, o
     must be in shared memory (`shared_copy`) for the children's updates to count.
     If the stream stops early in the children, this copy of it learns where.
     """
-    pids, r, gos = fork_children(jobs, run, workers)
+    claims = Claims()
+    jobs.stop_at = shared_copy(jobs.stop_at)
+    pids, r, gos = fork_children(jobs, run, workers, claims)
     children = Children(pids)
     try:
-        ended = parent_loop(read_records(r, children), workers, gos, on_result, on_epoch_end, jobs)
+        ended = parent_loop(read_records(r, children), workers, gos, on_result, on_epoch_end, jobs, claims)
         children.poll(block=True)
         if not ended:
             raise W2VError("training worker processes stopped early; no output was written")
@@ -236,12 +237,21 @@ def run_forked(jobs: Stream, run: Callable, workers: int, on_result: Callable, o
 
 
 def parent_loop(
-    records: Iterator[tuple], workers: int, gos: list[int], on_result: Callable, on_epoch_end, jobs: Stream
-) -> bool:
-    """Handle the children's records; True once all of them reached the end of the jobs (or stopped)."""
+    records: Iterator[tuple], workers: int, gos: list[int], on_result: Callable, on_epoch_end, jobs: Stream,
+    claims: Claims,
+) -> bool:  # fmt: skip
+    """Handle the children's records; True once all of them reached the end of the jobs (or stopped).
+
+    Once `jobs.stop_requested`, the children's streams get a stop at the job after
+    the next unclaimed one: no child has reached a segment boundary there yet, so
+    all of them stop at the same one.
+    """
     finished: dict[int, int] = {}  # epoch -> children done with it
     stopped = 0
     for kind, epoch, words, loss, pairs, lr, msg in records:
+        if jobs.stop_requested and jobs.stop_at[0] == NEVER:
+            with claims.lock:
+                jobs.stop_at[0] = claims.next[0] + 1
         if kind == FAILED:
             raise W2VError(msg)
         if kind == JOB:
@@ -249,8 +259,11 @@ def parent_loop(
             continue
         if kind == STOPPED:
             stopped += 1
+            if stopped > 1 and jobs.where != (epoch, words, pairs):
+                raise W2VError("the training worker processes stopped at different places; no checkpoint was written")
+            jobs.where = (epoch, words, pairs)
             if stopped == workers:
-                jobs.stopped, jobs.where, jobs.epoch_complete = True, (epoch, words, pairs), bool(loss)
+                jobs.stopped, jobs.epoch_complete = True, bool(loss)
                 if loss and on_epoch_end:
                     on_epoch_end(int(lr))
                 return True
