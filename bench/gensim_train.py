@@ -16,16 +16,18 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--model", default="skipgram", choices=["skipgram", "cbow"])
+    ap.add_argument("--lr", type=float, default=0.025)
     a = ap.parse_args()
     common = dict(
-        sg=1,
+        sg=int(a.model == "skipgram"),
         hs=0,
         negative=5,
         window=5,
         vector_size=100,
         sample=1e-3,
         min_count=5,
-        alpha=0.025,
+        alpha=a.lr,
         epochs=a.epochs,
         workers=a.workers,
         seed=1,

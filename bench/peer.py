@@ -6,7 +6,8 @@
    10,000 words (gensim silently truncates longer ones); every system reads it.
 2. Runs each system as a whole separate process, in turn, for --rounds rounds:
    `w2v train`, gensim `Word2Vec(corpus_file=...)`, gensim `Word2Vec(LineSentence(...))`,
-   all skip-gram, negative 5, window 5, dim 100, sample 1e-3, min_count 5, lr 0.025, seed 1.
+   all skip-gram (or with --model cbow, CBOW at lr 0.05), negative 5, window 5, dim 100, sample 1e-3,
+   min_count 5, lr 0.025, seed 1.
    Each time covers everything: reading, vocabulary, training, writing the text file.
    Peak memory is the process's peak RSS, or its process tree's summed PSS (sampled)
    where that is larger, as with the numpy engine's forked workers.
@@ -74,6 +75,9 @@ def prepare_corpus(src: Path, dst: Path, max_words: int = 10_000) -> int:
     return words
 
 
+LR = {"skipgram": "0.025", "cbow": "0.05"}  # word2vec.c's defaults, given to both systems
+
+
 def command(system: str, corpus: Path, out: Path, a) -> tuple[list[str], Path]:
     common = ["--epochs", str(a.epochs), "--workers", str(a.workers)]
     if system == "w2v":
@@ -97,7 +101,9 @@ def command(system: str, corpus: Path, out: Path, a) -> tuple[list[str], Path]:
             "--min-count",
             "5",
             "--lr",
-            "0.025",
+            LR[a.model],
+            "--model",
+            a.model,
             "--seed",
             "1",
             "--engine",
@@ -113,6 +119,10 @@ def command(system: str, corpus: Path, out: Path, a) -> tuple[list[str], Path]:
         str(corpus),
         str(out / "vectors.txt"),
         *common,
+        "--model",
+        a.model,
+        "--lr",
+        LR[a.model],
     ], out / "vectors.txt"
 
 
@@ -195,6 +205,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--engine", default="auto", choices=["auto", "c", "numpy"])
+    ap.add_argument("--model", default="skipgram", choices=["skipgram", "cbow"],
+                    help="both systems train this model, at word2vec.c's learning rate for it")  # fmt: skip
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of " + ",".join(SYSTEMS))
     ap.add_argument("--workdir", type=Path, default=HERE / ".work")
@@ -203,7 +215,8 @@ def main() -> None:
     a.workdir.mkdir(parents=True, exist_ok=True)
     systems = a.systems.split(",")
     words = prepare_corpus(a.corpus, a.workdir / "corpus.txt")
-    print(f"corpus: {words:,} words; {os.cpu_count()} cores; epochs {a.epochs}, workers {a.workers}", flush=True)
+    print(f"corpus: {words:,} words; {os.cpu_count()} cores; {a.model}, epochs {a.epochs}, workers {a.workers}",
+          flush=True)  # fmt: skip
     rows = []
     for r in range(a.rounds):
         for system in systems:

@@ -206,3 +206,26 @@ def test_a_huffman_tree_deeper_than_word2vec_allows_is_an_error():
         fibonacci.append(fibonacci[-1] + fibonacci[-2])
     with pytest.raises(W2VError, match="deeper than 40"):
         losses.huffman_tree(fibonacci[::-1])
+
+
+@needs_kernel
+@pytest.mark.parametrize("mean_step", [False, True])
+def test_the_cbow_kernel_check_holds_the_kernel_to_the_update_it_claims(monkeypatch, mean_step):
+    """Both context steps pass when the check expects that one; the other one fails it, as does a scaled C step."""
+    from w2v_cli import native
+    from w2v_cli.engines import c_engine
+
+    monkeypatch.setattr(c_engine, "CBOW_MEAN_STEP", mean_step)
+    assert all(r.passed for r in gradcheck.run_checks(S, ["kernel-cbow-neg"]))
+    real = native.train_cbow
+    monkeypatch.setattr(native, "train_cbow", lambda *args: real(*args[:-1], not args[-1]))  # the other step
+    assert not any(r.passed for r in gradcheck.run_checks(S, ["kernel-cbow-neg"]))
+
+    def doubled_C_step(W, C, *args):
+        before = C.copy()
+        result = real(W, C, *args)
+        C += C - before
+        return result
+
+    monkeypatch.setattr(native, "train_cbow", doubled_C_step)
+    assert not any(r.passed for r in gradcheck.run_checks(S, ["kernel-cbow-neg"]))

@@ -7,6 +7,7 @@ The bar of 85% leaves room for thread timing and platform float differences.
 
 import numpy as np
 import pytest
+from conftest import needs_kernel
 
 from w2v_cli.config import DEFAULT_CONFIG, resolve_config
 from w2v_cli.pipeline import train
@@ -54,3 +55,14 @@ def test_random_vectors_do_not_pass_the_quality_bar():
     words = [w for w, _, _ in entities()]
     s = Searcher(Vectors(words, np.random.default_rng(0).normal(size=(len(words), 50))))
     assert analogy_accuracy(s) < 0.2
+
+
+@needs_kernel
+@pytest.mark.parametrize("seed", [1, 2])
+def test_cbow_learns_the_planted_relations(tmp_path, seed):
+    """CBOW (compiled kernel) at word2vec.c's CBOW learning rate, the default corpus's other settings."""
+    corpus = str(DEFAULT_CONFIG.parent / "default.txt")
+    settings = {"corpus": [corpus], "output": str(tmp_path), "dim": 50, "epochs": 10, "seed": seed, "model": "cbow"}
+    model = train(resolve_config(None, settings))
+    assert model.meta["config"]["lr"] == 0.05
+    assert analogy_accuracy(model.searcher) >= 0.85

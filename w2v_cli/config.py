@@ -25,6 +25,8 @@ from w2v_cli.errors import W2VError
 
 DEFAULT_CONFIG = Path(__file__).parent / "default" / "config.yaml"  # the embedded default run
 LOSSES = ("neg", "softmax")
+MODELS = ("skipgram", "cbow")
+DEFAULT_LR = {"skipgram": 0.025, "cbow": 0.05}  # word2vec.c's
 ENGINES = ("auto", "c", "numpy")
 
 
@@ -70,7 +72,11 @@ class TrainConfig:
     min_count: int = setting(5, "Drop words seen fewer times: rare words get poor vectors anyway.", low=1)
     max_vocab: int = setting(0, "Keep only the N most frequent words; 0 keeps all.", low=0)
     sample: float = setting(1e-3, "Subsampling threshold for frequent words (word2vec.c's); 0 turns it off.", low=0)
-    lr: float = setting(0.025, "Starting learning rate (word2vec.c's skip-gram default).", low=0, strict=True)
+    model: str = setting("skipgram", "Skip-gram (each word predicts its context) or CBOW (the mean of the context "
+                         "predicts the word: several times faster, a little weaker on analogies).",
+                         choices=MODELS)  # fmt: skip
+    lr: float | None = setting(None, "Starting learning rate; config.yaml records the one used.", low=0, strict=True,
+                               kind=float, shown="0.025 skip-gram, 0.05 CBOW (word2vec.c's)")  # fmt: skip
     min_lr: float | None = setting(None, "Final learning rate of the linear decay (word2vec.c's lr * 1e-4).", low=0,
                                    kind=float, shown="lr * 1e-4")  # fmt: skip
     epochs: int = setting(5, "Passes over the corpus (gensim's default; small corpora want more).", low=1)
@@ -115,7 +121,8 @@ class TrainConfig:
     @property
     def final_lr(self) -> float:
         """The learning rate at the end of training."""
-        return self.lr * 1e-4 if self.min_lr is None else self.min_lr
+        lr = DEFAULT_LR.get(self.model, DEFAULT_LR["skipgram"]) if self.lr is None else self.lr
+        return lr * 1e-4 if self.min_lr is None else self.min_lr
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
@@ -152,7 +159,7 @@ def _check_value(key: str, value: Any, meta: dict) -> None:
 
 
 def validate(cfg: TrainConfig) -> TrainConfig:
-    """Raise `W2VError` naming the first invalid setting; return `cfg` if all are valid."""
+    """Raise `W2VError` naming the first invalid setting; return `cfg`, with lr filled in if it was not given."""
     for key, f in FIELDS.items():
         value = getattr(cfg, key)
         if f.metadata["multiple"]:
@@ -160,6 +167,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
                 raise W2VError(f"config key '{key}' must be a path or a list of paths")
         elif value is not None or f.default is not None:
             _check_value(key, value, f.metadata)
+    if cfg.lr is None:
+        cfg.lr = DEFAULT_LR.get(cfg.model, DEFAULT_LR["skipgram"])
+    if cfg.model == "cbow" and (cfg.loss != "neg" or cfg.engine == "numpy"):
+        raise W2VError("model 'cbow' runs with loss 'neg' on the compiled engine; CBOW softmax and the numpy "
+                       "engine's CBOW are not built yet")  # fmt: skip
     if cfg.loss == "neg" and cfg.negative < 1:
         raise W2VError(f"config key 'negative' must be >= 1 with loss 'neg', got {cfg.negative}")
     if cfg.min_lr is not None and cfg.min_lr > cfg.lr:

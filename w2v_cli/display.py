@@ -109,7 +109,7 @@ def similarity_line(r: dict[str, Any]) -> str:
     )
 
 
-INFO_KEYS = ["dim", "window", "negative", "min_count", "sample", "lr", "min_lr", "epochs", "loss", "seed"]
+INFO_KEYS = ["model", "dim", "window", "negative", "min_count", "sample", "lr", "min_lr", "epochs", "loss", "seed"]
 
 
 def info_lines(data: dict[str, Any]) -> list[str]:

@@ -226,6 +226,20 @@ def check_hs(s: Settings, rng: np.random.Generator, model: str | None = None) ->
                      ("dJ/dW", "dJ/dtheta"))  # fmt: skip
 
 
+def check_kernel_cbow(s: Settings, rng: np.random.Generator) -> list[Triple]:
+    """One CBOW step of the compiled kernel equals the update it promises: -lr (m if full step) dJ/dW, -lr dJ/dC."""
+    from w2v_cli.engines.c_engine import CBOW_MEAN_STEP
+    from w2v_cli.reference import reference_cbow_step
+
+    W, U = _problem(s, rng)
+    batch = random_batch(s, rng, loss="neg")
+    lr = 0.01
+    dW, dU, loss = kernel_step_delta(W, U, batch, s.window, lr, "cbow", CBOW_MEAN_STEP)
+    r_W, r_U, r_loss = reference_cbow_step(W, U, batch, s.window, lr, CBOW_MEAN_STEP)
+    return [("step W", dW, r_W), ("step C = -lr dJ/dC", dU, r_U), ("loss = reference", np.array([loss]),
+            np.array([r_loss]))]  # fmt: skip
+
+
 CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
     "sigmoid": check_sigmoid,
     "softmax": check_softmax,
@@ -242,14 +256,15 @@ CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
     "skipgram-hs": lambda s, rng: check_hs(s, rng, "skipgram"),
     "cbow-hs": lambda s, rng: check_hs(s, rng, "cbow"),
     "kernel-neg": check_kernel,
+    "kernel-cbow-neg": check_kernel_cbow,
 }
 
 
 def available_checks() -> list[str]:
-    """Names of the checks this installation can run (kernel-neg needs the compiled kernel)."""
+    """Names of the checks this installation can run (the kernel-* ones need the compiled kernel)."""
     from w2v_cli import native
 
-    return [n for n in CHECKS if n != "kernel-neg" or native.available()]
+    return [n for n in CHECKS if not n.startswith("kernel-") or native.available()]
 
 
 def run_checks(s: Settings, names: list[str] | None = None) -> list[Result]:

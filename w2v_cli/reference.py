@@ -3,9 +3,9 @@
 - `window_pairs`: every (center, context) position pair a batch trains.
 - `reference_batch`: a batch's loss and gradients summed one pair at a time
   from the pure functions of `losses.py`.
-- `kernel_step_delta`: what one step of the compiled kernel changes, center by
-  center from the same parameters, so it can be compared with -lr times the
-  reference gradient.
+- `kernel_step_delta`: what one step of the compiled kernel changes (skip-gram
+  or CBOW), center by center from the same parameters, so it can be compared
+  with -lr times the reference gradient (`reference_cbow_step` for CBOW).
 - `random_batch`: a small batch with the awkward cases (a repeated word,
   repeated negatives, two sentences, context-only margins).
 """
@@ -80,10 +80,29 @@ def reference_batch(W, U, batch: Batch, window: int, loss: str):
     return total, g_W, g_U
 
 
-def kernel_step_delta(W, C, batch: Batch, window: int, lr: float):
+def reference_cbow_step(W, C, batch: Batch, window: int, lr: float, mean_step: bool):
+    """What one CBOW kernel step should change, summed over centers from the same (W, C): (dW, dC, loss).
+
+    Per center i with contexts o_1..o_m: dC = -lr dJ/dC and dW = -lr s dJ/dW, from
+    `losses.cbow_neg_loss_and_gradient`, with s = 1 if `mean_step` (the exact
+    gradient) else m (word2vec.c's update: the full dJ/dh to every context row).
+    """
+    cs, os_ = window_pairs(batch.sentence, np.minimum(batch.radius, window), batch.centers)
+    dW, dC, total = np.zeros_like(W), np.zeros_like(C), 0.0
+    for i in np.unique(cs).tolist():
+        contexts = batch.tokens[os_[cs == i]].tolist()
+        l, g_W, g_C = losses.cbow_neg_loss_and_gradient(W, C, contexts, int(batch.tokens[i]), batch.negatives[i])
+        dW -= lr * (1 if mean_step else len(contexts)) * g_W
+        dC -= lr * g_C
+        total += l
+    return dW, dC, total
+
+
+def kernel_step_delta(W, C, batch: Batch, window: int, lr: float, model: str = "skipgram", mean_step: bool = False):
     """Sum over centers of one kernel step from the same (W, C): (dW, dC, loss).
 
-    Equals -lr times the reference batch gradient (`gradcheck.reference_batch`).
+    For skip-gram it equals -lr times the reference batch gradient (`reference_batch`),
+    for CBOW `reference_cbow_step`.
     """
     dW, dC, loss = np.zeros_like(W), np.zeros_like(C), 0.0
     tokens, sentence = (np.ascontiguousarray(a, np.int32) for a in (batch.tokens, batch.sentence))
@@ -94,9 +113,11 @@ def kernel_step_delta(W, C, batch: Batch, window: int, lr: float):
         W1, C1 = W.copy(), C.copy()
         only = np.zeros(tokens.size, np.bool_)
         only[i] = True
-        value, _, _ = native.train_positions(
-            W1, C1, tokens, sentence, radius, only, batch.negatives, noise, K, lr, lr, 1, 1
-        )
+        args = (W1, C1, tokens, sentence, radius, only, batch.negatives, noise, K, lr, lr, 1, 1)
+        if model == "cbow":
+            value, _, _ = native.train_cbow(*args, mean_step)
+        else:
+            value, _, _ = native.train_positions(*args)
         dW += W1 - W
         dC += C1 - C
         loss += value

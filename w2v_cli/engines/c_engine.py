@@ -29,6 +29,7 @@ from w2v_cli.errors import W2VError
 
 JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
 MAX_WINDOW = 64  # the kernel's context buffer holds 2 x 64 words
+CBOW_MEAN_STEP = False  # CBOW context rows step by the full dJ/dh (word2vec.c's update), not dJ/dh / m
 
 
 class CEngine(Engine):
@@ -39,6 +40,7 @@ class CEngine(Engine):
             raise W2VError(f"engine 'c' supports window <= {MAX_WINDOW}; use --engine numpy")
         self.negative = cfg.negative
         self.noise = noise  # alias table (prob, alias): the kernel draws negatives from it
+        self.cbow = cfg.model == "cbow"
 
     @classmethod
     def prepare_process(cls) -> None:
@@ -63,8 +65,10 @@ class CEngine(Engine):
     def run(self, W, C, job: Job) -> tuple[float, int]:
         b = job.payload
         centers = np.ones(b.tokens.size, np.bool_)
-        loss, measured, pairs = native.train_positions(
-            W, C, b.tokens, b.sentence, b.radius, centers, None, self.noise, self.negative, job.lr, job.lr_end,
-            b.seed, LOSS_EVERY,
-        )  # fmt: skip
+        args = (W, C, b.tokens, b.sentence, b.radius, centers, None, self.noise, self.negative, job.lr, job.lr_end,
+                b.seed, LOSS_EVERY)  # fmt: skip
+        if self.cbow:
+            loss, measured, pairs = native.train_cbow(*args, CBOW_MEAN_STEP)
+        else:
+            loss, measured, pairs = native.train_positions(*args)
         return (loss * pairs / measured if measured else 0.0), pairs  # measured > 0 whenever pairs > 0

@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 from numpy.ctypeslib import ndpointer
 
-ABI = 2  # must equal W2V_ABI in kernel.c
+ABI = 3  # must equal W2V_ABI in kernel.c
 MODULE = "w2v_kernel"
 
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
@@ -28,12 +28,14 @@ def _arr(dtype) -> type:
     return ndpointer(dtype, flags="C_CONTIGUOUS")
 
 
-def _train_argtypes(real) -> list:
+def _train_argtypes(real, cbow: bool) -> list:
     return [
         *(_arr(real), _arr(real), i64),  # W, C (V, d), d
         *(_arr(np.int32), _arr(np.int32), _arr(np.int32), _arr(np.uint8), i64),  # tokens, sentence, radius, centers, n
         *(vp, _arr(np.float64), _arr(np.int64), i64, i64),  # negatives or NULL, prob, alias, V, K
-        *(f64, f64, u64, i64, ctypes.POINTER(f64), ctypes.POINTER(i64)),  # lr0, lr1, seed, loss_every, outputs
+        *(f64, f64, u64, i64),  # lr0, lr1, seed, loss_every
+        *([i64] if cbow else []),  # mean_step
+        *(ctypes.POINTER(f64), ctypes.POINTER(i64)),  # outputs: loss, measured
     ]
 
 
@@ -50,9 +52,10 @@ def load() -> ctypes.CDLL | None:
     lib.w2v_abi.restype = i64
     if lib.w2v_abi() != ABI:
         return None
-    for name, real in (("w2v_train_positions_f32", np.float32), ("w2v_train_positions_f64", np.float64)):
-        fn = getattr(lib, name)
-        fn.restype, fn.argtypes = i64, _train_argtypes(real)
+    for model in ("positions", "cbow"):
+        for suffix, real in (("f32", np.float32), ("f64", np.float64)):
+            fn = getattr(lib, f"w2v_train_{model}_{suffix}")
+            fn.restype, fn.argtypes = i64, _train_argtypes(real, model == "cbow")
     lib.w2v_scan_block.restype = i64
     lib.w2v_scan_block.argtypes = [
         *(_arr(np.uint8), i64, _arr(np.int32), i64),  # buf, n, table, table size
@@ -92,7 +95,23 @@ def train_positions(W, C, tokens, sentence, radius, centers, negatives, noise, K
     alias table `noise` = (prob, alias). lr moves linearly from lr0 to lr1.
     Returns (loss of the measured centers, their pairs, all pairs trained).
     """
-    fn = _lib().w2v_train_positions_f32 if W.dtype == np.float32 else _lib().w2v_train_positions_f64
+    args = (W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every)
+    return _train("positions", args, ())
+
+
+def train_cbow(W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every, mean_step):
+    """CBOW negative-sampling updates, arguments as `train_positions`; context rows step by 1/m if `mean_step`.
+
+    Returns (loss of the measured centers, their count, all centers trained): a center is one prediction.
+    """
+    args = (W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every)
+    return _train("cbow", args, (int(mean_step),))
+
+
+def _train(model: str, args: tuple, extra: tuple):
+    """Check the arrays and call w2v_train_{model}_f32 or _f64."""
+    W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every = args
+    fn = getattr(_lib(), f"w2v_train_{model}_{'f32' if W.dtype == np.float32 else 'f64'}")
     n = tokens.size
     centers = np.ascontiguousarray(centers, np.bool_)
     for a in (tokens, sentence, radius, centers):
@@ -105,30 +124,14 @@ def train_positions(W, C, tokens, sentence, radius, centers, negatives, noise, K
     prob, alias = noise
     _check_ids(W, C, tokens, negatives)
     loss, measured = f64(), i64()
-    pairs = fn(
-        W,
-        C,
-        W.shape[1],
-        tokens,
-        sentence,
-        radius,
-        centers.view(np.uint8),
-        n,
-        None if negatives is None else negatives.ctypes.data,
-        prob,
-        alias,
-        prob.size,
-        K,
-        lr0,
-        lr1,
-        seed,
-        loss_every,
-        ctypes.byref(loss),
-        ctypes.byref(measured),
-    )
-    if pairs < 0:
+    count = fn(
+        W, C, W.shape[1], tokens, sentence, radius, centers.view(np.uint8), n,
+        None if negatives is None else negatives.ctypes.data, prob, alias, prob.size, K, lr0, lr1, seed, loss_every,
+        *extra, ctypes.byref(loss), ctypes.byref(measured),
+    )  # fmt: skip
+    if count < 0:
         raise MemoryError("the training kernel could not allocate its scratch memory")
-    return loss.value, measured.value, pairs
+    return loss.value, measured.value, count
 
 
 def _check_ids(W, C, tokens, negatives) -> None:

@@ -1,4 +1,4 @@
-/* The compiled kernels of w2v: skip-gram negative-sampling updates (the
+/* The compiled kernels of w2v: skip-gram and CBOW negative-sampling updates (the
  * vocabulary scanner is scan.c, in the same library). Plain C99, no Python
  * API in the hot code; Python loads this library with ctypes (`w2v_cli/native/__init__.py`), which releases the GIL
  * for every call, so jobs on several threads run in parallel.
@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* Bumped whenever a signature below changes; the loader refuses a mismatch. */
-#define W2V_ABI 2
+#define W2V_ABI 3
 
 /* x86-64 builds carry an AVX2+FMA copy of the hot functions, picked at load
  * time, next to the baseline one; other platforms get the baseline only. */

@@ -92,3 +92,56 @@ HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32
     return pairs;
 }
 
+
+/* CBOW negative-sampling updates for every center position, in order.
+ *
+ * h = the mean of the context rows W[ctx] (m of them, repeats counted); the
+ * center's output row C[t_i] and K negatives score h. Sequential SGD: all K+1
+ * scores come from the current parameters, then C[out_b] -= lr g_b h and every
+ * context occurrence W[o_j] -= lr * step * dJ/dh, with dJ/dh = sum_b g_b C[out_b]
+ * and step 1 (word2vec.c's update, `mean_step` 0) or 1/m (the exact gradient of
+ * the mean, `mean_step` 1). Arguments and return as w2v_train_positions, but a
+ * center is one prediction: the count returned and *measured are predictions. */
+HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *tokens, const int32_t *sentence,
+                           const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *negatives,
+                           const double *prob, const int64_t *alias, int64_t V, int64_t K, double lr0, double lr1,
+                           uint64_t seed, int64_t loss_every, int64_t mean_step, double *loss, int64_t *measured) {
+    int64_t K1 = K + 1, ctx[MAX_CONTEXT], predictions = 0;
+    int64_t *out = malloc(sizeof(int64_t) * K1);
+    real *g = malloc(sizeof(real) * K1), *h = malloc(sizeof(real) * d), *gh = malloc(sizeof(real) * d);
+    uint64_t state = seed | 1ULL;
+    *loss = 0.0;
+    *measured = 0;
+    if (!out || !g || !h || !gh) predictions = -1;
+    for (int64_t i = 0; i < n && predictions >= 0; i++) {
+        if (!centers[i]) continue;
+        int64_t m = window(tokens, sentence, radius, n, i, ctx);
+        if (m == 0) continue;
+        out[0] = tokens[i];
+        for (int64_t k = 0; k < K; k++)
+            out[k + 1] = negatives ? negatives[i * K + k] : draw(prob, alias, V, next_uniform(&state));
+        int with_loss = i % loss_every == 0 || *measured == 0;
+        memset(h, 0, sizeof(real) * d);
+        for (int64_t a = 0; a < m; a++)
+            for (int64_t e = 0; e < d; e++) h[e] += W[ctx[a] * d + e];
+        for (int64_t e = 0; e < d; e++) h[e] /= (real)m;
+        /* one context row x = h, the K+1 output rows: the skip-gram score code does it */
+        double l = SUFFIX(scores)(h, C, d, (const int64_t[]){0}, 1, out, K1, g, with_loss);
+        if (with_loss) *loss += l, *measured += 1;
+        memset(gh, 0, sizeof(real) * d);
+        for (int64_t b = 0; b < K1; b++)
+            for (int64_t e = 0; e < d; e++) gh[e] += g[b] * C[out[b] * d + e];
+        real lr = (real)(lr0 + (lr1 - lr0) * ((double)i / (double)n));
+        for (int64_t b = 0; b < K1; b++)
+            for (int64_t e = 0; e < d; e++) C[out[b] * d + e] -= lr * g[b] * h[e];
+        real step = mean_step ? lr / (real)m : lr;
+        for (int64_t a = 0; a < m; a++)
+            for (int64_t e = 0; e < d; e++) W[ctx[a] * d + e] -= step * gh[e];
+        predictions++;
+    }
+    free(out);
+    free(g);
+    free(h);
+    free(gh);
+    return predictions;
+}
