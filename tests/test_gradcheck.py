@@ -118,19 +118,23 @@ def test_cli_rejects_unknown_check(runner):
 
 
 @needs_kernel
-def test_broken_compiled_kernel_fails(monkeypatch):
-    """A kernel whose C update is off by a factor (a missing v_c-like slip) must be caught."""
-    from w2v_cli import native
+def doubled_C_step(real):
+    """`real` (a kernel wrapper) with its C update applied twice: off by a factor, a missing-v_c-like slip."""
 
-    real = native.train_positions
-
-    def doubled_C_step(W, C, *args):
+    def kernel(W, C, *args):
         before = C.copy()
         result = real(W, C, *args)
         C += C - before
         return result
 
-    monkeypatch.setattr(native, "train_positions", doubled_C_step)
+    return kernel
+
+
+def test_broken_compiled_kernel_fails(monkeypatch):
+    """A kernel whose C update is off by a factor must be caught."""
+    from w2v_cli import native
+
+    monkeypatch.setattr(native, "train_positions", doubled_C_step(native.train_positions))
     [result] = gradcheck.run_checks(S, ["kernel-neg"])
     assert not result.passed
 
@@ -221,11 +225,5 @@ def test_the_cbow_kernel_check_holds_the_kernel_to_the_update_it_claims(monkeypa
     monkeypatch.setattr(native, "train_cbow", lambda *args: real(*args[:-1], not args[-1]))  # the other step
     assert not any(r.passed for r in gradcheck.run_checks(S, ["kernel-cbow-neg"]))
 
-    def doubled_C_step(W, C, *args):
-        before = C.copy()
-        result = real(W, C, *args)
-        C += C - before
-        return result
-
-    monkeypatch.setattr(native, "train_cbow", doubled_C_step)
+    monkeypatch.setattr(native, "train_cbow", doubled_C_step(real))
     assert not any(r.passed for r in gradcheck.run_checks(S, ["kernel-cbow-neg"]))

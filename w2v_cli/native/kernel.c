@@ -62,6 +62,20 @@ static inline int64_t window(const int32_t *tokens, const int32_t *sentence, con
     return m;
 }
 
+/* The output rows of center i: out[0] its word, out[1..K] its negatives, given
+ * (negatives (n, K)) or drawn from the alias table with the generator *state. */
+static inline void outputs(const int32_t *tokens, int64_t i, const int32_t *negatives, int64_t K, const double *prob,
+                           const int64_t *alias, int64_t V, uint64_t *state, int64_t *out) {
+    out[0] = tokens[i];
+    for (int64_t k = 0; k < K; k++)
+        out[k + 1] = negatives ? negatives[i * K + k] : draw(prob, alias, V, next_uniform(state));
+}
+
+/* The learning rate at position i of n, moving linearly from lr0 to lr1. */
+static inline double lr_at(double lr0, double lr1, int64_t i, int64_t n) {
+    return lr0 + (lr1 - lr0) * ((double)i / (double)n);
+}
+
 #define real float
 #define SUFFIX(name) name##_f32
 #define EXP expf

@@ -1,4 +1,4 @@
-/* The skip-gram update kernel, written once for the floating type `real`.
+/* The skip-gram and CBOW update kernels, written once for the floating type `real`.
  * kernel.c includes this file twice: real = float (training) and real = double
  * (gradcheck compares one step with the float64 reference gradients). Each
  * name is suffixed by SUFFIX, and EXP is the exp of that type.
@@ -75,13 +75,11 @@ HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32
         if (!centers[i]) continue;
         int64_t m = window(tokens, sentence, radius, n, i, ctx);
         if (m == 0) continue;
-        out[0] = tokens[i];
-        for (int64_t k = 0; k < K; k++)
-            out[k + 1] = negatives ? negatives[i * K + k] : draw(prob, alias, V, next_uniform(&state));
+        outputs(tokens, i, negatives, K, prob, alias, V, &state, out);
         int with_loss = i % loss_every == 0 || *measured == 0;
         *loss += SUFFIX(scores)(W, C, d, ctx, m, out, K1, g, with_loss);
         if (with_loss) *measured += m;
-        real lr = (real)(lr0 + (lr1 - lr0) * ((double)i / (double)n));
+        real lr = (real)lr_at(lr0, lr1, i, n);
         SUFFIX(apply)(W, C, d, ctx, m, out, K1, g, gW, gC, lr);
         pairs += m;
     }
@@ -93,15 +91,36 @@ HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32
 }
 
 
-/* CBOW negative-sampling updates for every center position, in order.
- *
- * h = the mean of the context rows W[ctx] (m of them, repeats counted); the
- * center's output row C[t_i] and K negatives score h. Sequential SGD: all K+1
- * scores come from the current parameters, then C[out_b] -= lr g_b h and every
- * context occurrence W[o_j] -= lr * step * dJ/dh, with dJ/dh = sum_b g_b C[out_b]
- * and step 1 (word2vec.c's update, `mean_step` 0) or 1/m (the exact gradient of
- * the mean, `mean_step` 1). Arguments and return as w2v_train_positions, but a
- * center is one prediction: the count returned and *measured are predictions. */
+/* One CBOW step for the m context rows ctx and the K1 output rows out: h = the
+ * mean of W[ctx]; g = dJ/dz of each score z = C[out_b].h; then C[out_b] -= lr g_b h
+ * and each context occurrence W[o_j] -= lr * step * dJ/dh, dJ/dh = sum_b g_b C[out_b]
+ * (from the parameters before the step), step 1/m if mean_step else 1. h, gh (d,)
+ * and g (K1,) are scratch. Returns the loss when with_loss, else 0. */
+static inline double SUFFIX(cbow_step)(real *W, real *C, int64_t d, const int64_t *ctx, int64_t m, const int64_t *out,
+                               int64_t K1, real *g, real *h, real *gh, real lr, int64_t mean_step, int with_loss) {
+    memset(h, 0, sizeof(real) * d);
+    for (int64_t a = 0; a < m; a++)
+        for (int64_t e = 0; e < d; e++) h[e] += W[ctx[a] * d + e];
+    for (int64_t e = 0; e < d; e++) h[e] /= (real)m;
+    /* h as the one input row: the skip-gram score code computes g and the loss */
+    double loss = SUFFIX(scores)(h, C, d, (const int64_t[]){0}, 1, out, K1, g, with_loss);
+    memset(gh, 0, sizeof(real) * d);
+    for (int64_t b = 0; b < K1; b++)
+        for (int64_t e = 0; e < d; e++) gh[e] += g[b] * C[out[b] * d + e];
+    for (int64_t b = 0; b < K1; b++)
+        for (int64_t e = 0; e < d; e++) C[out[b] * d + e] -= lr * g[b] * h[e];
+    real step = mean_step ? lr / (real)m : lr;
+    for (int64_t a = 0; a < m; a++)
+        for (int64_t e = 0; e < d; e++) W[ctx[a] * d + e] -= step * gh[e];
+    return loss;
+}
+
+/* CBOW negative-sampling updates for every center position, in order: each
+ * center's context mean predicts it against K negatives (SUFFIX(cbow_step));
+ * `mean_step` 0 is word2vec.c's update (every context row steps by the full
+ * dJ/dh), 1 the exact gradient of the mean. Arguments and return as
+ * w2v_train_positions, but a center is one prediction: the count returned and
+ * *measured are predictions. */
 HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *tokens, const int32_t *sentence,
                            const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *negatives,
                            const double *prob, const int64_t *alias, int64_t V, int64_t K, double lr0, double lr1,
@@ -117,26 +136,11 @@ HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *t
         if (!centers[i]) continue;
         int64_t m = window(tokens, sentence, radius, n, i, ctx);
         if (m == 0) continue;
-        out[0] = tokens[i];
-        for (int64_t k = 0; k < K; k++)
-            out[k + 1] = negatives ? negatives[i * K + k] : draw(prob, alias, V, next_uniform(&state));
+        outputs(tokens, i, negatives, K, prob, alias, V, &state, out);
         int with_loss = i % loss_every == 0 || *measured == 0;
-        memset(h, 0, sizeof(real) * d);
-        for (int64_t a = 0; a < m; a++)
-            for (int64_t e = 0; e < d; e++) h[e] += W[ctx[a] * d + e];
-        for (int64_t e = 0; e < d; e++) h[e] /= (real)m;
-        /* one context row x = h, the K+1 output rows: the skip-gram score code does it */
-        double l = SUFFIX(scores)(h, C, d, (const int64_t[]){0}, 1, out, K1, g, with_loss);
-        if (with_loss) *loss += l, *measured += 1;
-        memset(gh, 0, sizeof(real) * d);
-        for (int64_t b = 0; b < K1; b++)
-            for (int64_t e = 0; e < d; e++) gh[e] += g[b] * C[out[b] * d + e];
-        real lr = (real)(lr0 + (lr1 - lr0) * ((double)i / (double)n));
-        for (int64_t b = 0; b < K1; b++)
-            for (int64_t e = 0; e < d; e++) C[out[b] * d + e] -= lr * g[b] * h[e];
-        real step = mean_step ? lr / (real)m : lr;
-        for (int64_t a = 0; a < m; a++)
-            for (int64_t e = 0; e < d; e++) W[ctx[a] * d + e] -= step * gh[e];
+        real lr = (real)lr_at(lr0, lr1, i, n);
+        *loss += SUFFIX(cbow_step)(W, C, d, ctx, m, out, K1, g, h, gh, lr, mean_step, with_loss);
+        if (with_loss) *measured += 1;
         predictions++;
     }
     free(out);
