@@ -18,11 +18,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--model", default="skipgram", choices=["skipgram", "cbow"])
     ap.add_argument("--lr", type=float, default=0.025)
+    ap.add_argument("--loss", default="neg", choices=["neg", "hs"])
     a = ap.parse_args()
     common = dict(
         sg=int(a.model == "skipgram"),
-        hs=0,
-        negative=5,
+        hs=int(a.loss == "hs"),
+        negative=5 if a.loss == "neg" else 0,
         window=5,
         vector_size=100,
         sample=1e-3,

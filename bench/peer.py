@@ -104,6 +104,8 @@ def command(system: str, corpus: Path, out: Path, a) -> tuple[list[str], Path]:
             LR[a.model],
             "--model",
             a.model,
+            "--loss",
+            a.loss,
             "--seed",
             "1",
             "--engine",
@@ -123,6 +125,8 @@ def command(system: str, corpus: Path, out: Path, a) -> tuple[list[str], Path]:
         a.model,
         "--lr",
         LR[a.model],
+        "--loss",
+        a.loss,
     ], out / "vectors.txt"
 
 
@@ -207,6 +211,7 @@ def main() -> None:
     ap.add_argument("--engine", default="auto", choices=["auto", "c", "numpy"])
     ap.add_argument("--model", default="skipgram", choices=["skipgram", "cbow"],
                     help="both systems train this model, at word2vec.c's learning rate for it")  # fmt: skip
+    ap.add_argument("--loss", default="neg", choices=["neg", "hs"], help="negative sampling or hierarchical softmax")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of " + ",".join(SYSTEMS))
     ap.add_argument("--workdir", type=Path, default=HERE / ".work")
@@ -215,8 +220,8 @@ def main() -> None:
     a.workdir.mkdir(parents=True, exist_ok=True)
     systems = a.systems.split(",")
     words = prepare_corpus(a.corpus, a.workdir / "corpus.txt")
-    print(f"corpus: {words:,} words; {os.cpu_count()} cores; {a.model}, epochs {a.epochs}, workers {a.workers}",
-          flush=True)  # fmt: skip
+    print(f"corpus: {words:,} words; {os.cpu_count()} cores; {a.model}, {a.loss}, epochs {a.epochs}, "
+          f"workers {a.workers}", flush=True)  # fmt: skip
     rows = []
     for r in range(a.rounds):
         for system in systems:

@@ -37,7 +37,7 @@ def test_corpus_paths_resolve_against_the_yaml_file(tmp_path):
         ("dim: many\n", "'dim' must be an integer"),
         ("window: 0\n", "'window' must be >= 1"),
         ("lr: -1\n", "'lr' must be > 0"),
-        ("loss: hinge\n", "'loss' must be one of neg, softmax"),
+        ("loss: hinge\n", "'loss' must be one of neg, hs, softmax"),
         ("min_lr: 0.5\n", "'min_lr' must be <= lr"),
         ("sample: -0.1\n", "'sample' must be >= 0"),
         ("[1, 2\n", "invalid YAML"),

@@ -227,3 +227,19 @@ def test_the_cbow_kernel_check_holds_the_kernel_to_the_update_it_claims(monkeypa
 
     monkeypatch.setattr(native, "train_cbow", doubled_C_step(real))
     assert not any(r.passed for r in gradcheck.run_checks(S, ["kernel-cbow-neg"]))
+
+
+@needs_kernel
+def test_a_broken_hierarchical_softmax_kernel_fails(monkeypatch):
+    """A kernel that reads every code flipped, or steps theta twice, is caught by both hs kernel checks."""
+    from w2v_cli import native
+
+    real = native.train_hs
+
+    def flipped_codes(W, theta, tokens, sentence, radius, centers, tree, *args):
+        points, codes, codelen = tree
+        return real(W, theta, tokens, sentence, radius, centers, (points, 1 - codes, codelen), *args)
+
+    for broken in (flipped_codes, doubled_C_step(real)):
+        monkeypatch.setattr(native, "train_hs", broken)
+        assert not any(r.passed for r in gradcheck.run_checks(S, ["kernel-skipgram-hs", "kernel-cbow-hs"]))

@@ -24,7 +24,7 @@ import yaml
 from w2v_cli.errors import W2VError
 
 DEFAULT_CONFIG = Path(__file__).parent / "default" / "config.yaml"  # the embedded default run
-LOSSES = ("neg", "softmax")
+LOSSES = ("neg", "hs", "softmax")
 MODELS = ("skipgram", "cbow")
 DEFAULT_LR = {"skipgram": 0.025, "cbow": 0.05}  # word2vec.c's
 ENGINES = ("auto", "c", "numpy")
@@ -83,7 +83,9 @@ class TrainConfig:
     workers: int = setting(0, "Training workers, 0 = one per core; 1 is bit-reproducible. Threads, or forked "
                            "processes for the numpy engine on Linux.", low=0)  # fmt: skip
     seed: int = setting(1, "Seed of the one random generator every draw comes from.", low=0)
-    loss: str = setting("neg", "Negative sampling (fast), or exact softmax (O(vocabulary) per pair).", choices=LOSSES)
+    loss: str = setting("neg", "Negative sampling (fast), hierarchical softmax over a Huffman tree (word2vec.c's "
+                        "-hs; favours rare words), or exact softmax (O(vocabulary) per pair).",
+                        choices=LOSSES)  # fmt: skip
     noise_exponent: float = setting(0.75, "Exponent of the unigram noise distribution (word2vec's 0.75).", low=0)
     max_sentence: int = setting(10_000, "Lines longer than this many words are split (as word2vec.c and gensim).",
                                 low=2)  # fmt: skip
@@ -169,9 +171,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
             _check_value(key, value, f.metadata)
     if cfg.lr is None:
         cfg.lr = DEFAULT_LR.get(cfg.model, DEFAULT_LR["skipgram"])
-    if cfg.model == "cbow" and (cfg.loss != "neg" or cfg.engine == "numpy"):
-        raise W2VError("model 'cbow' runs with loss 'neg' on the compiled engine; CBOW softmax and the numpy "
-                       "engine's CBOW are not built yet")  # fmt: skip
+    if cfg.model == "cbow" and (cfg.loss == "softmax" or cfg.engine == "numpy"):
+        raise W2VError("model 'cbow' runs with loss 'neg' or 'hs' on the compiled engine; CBOW softmax and the "
+                       "numpy engine's CBOW are not built yet")  # fmt: skip
+    if cfg.loss == "hs" and cfg.engine == "numpy":
+        raise W2VError("loss 'hs' runs on the compiled engine; the numpy engine's is not built yet")
     if cfg.loss == "neg" and cfg.negative < 1:
         raise W2VError(f"config key 'negative' must be >= 1 with loss 'neg', got {cfg.negative}")
     if cfg.min_lr is not None and cfg.min_lr > cfg.lr:

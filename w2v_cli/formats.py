@@ -94,6 +94,7 @@ def write_native(f, words, counts, W: np.ndarray, C: np.ndarray | None, meta: di
         words=list(words),
         counts=None if counts is None else [int(c) for c in counts],
         has_output=C is not None,
+        output_rows=None if C is None else int(C.shape[0]),  # V, or V - 1 inner nodes for hierarchical softmax
     )
     blob = json.dumps(header, ensure_ascii=False).encode("utf-8")
     f.write(MAGIC + struct.pack("<Q", len(blob)) + blob)
@@ -169,16 +170,17 @@ def read_native(path: Path, mmap: bool = True) -> Vectors:
             V, d = int(header["vocab_size"]), int(header["dim"])
         except (ValueError, KeyError, TypeError):
             raise W2VError(f"{path}: damaged native model header") from None
-    start = _align(16 + n)
+    offset = _align(16 + n)
     mats = []
-    for i in range(2 if header.get("has_output") else 1):
-        offset = start + i * _align(V * d * 4)
-        if offset + V * d * 4 > path.stat().st_size:
+    rows = [V] + ([int(header.get("output_rows") or V)] if header.get("has_output") else [])
+    for r in rows:  # W (V, d), then C: (V, d), or (V - 1, d) for hierarchical softmax
+        if offset + r * d * 4 > path.stat().st_size:
             raise W2VError(f"{path}: truncated native model file")
         if mmap:
-            mats.append(np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=(V, d)))
+            mats.append(np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=(r, d)))
         else:
-            mats.append(np.fromfile(path, dtype="<f4", count=V * d, offset=offset).reshape(V, d))
+            mats.append(np.fromfile(path, dtype="<f4", count=r * d, offset=offset).reshape(r, d))
+        offset += _align(r * d * 4)
     counts = np.array(header["counts"], np.int64) if header.get("counts") else None
     meta = {k: header[k] for k in ("config", "metrics", "converted_from", "checkpoint") if k in header}
     return Vectors(header["words"], mats[0], counts, meta, mats[1] if len(mats) > 1 else None)

@@ -207,15 +207,18 @@ def check_cbow(s: Settings, rng: np.random.Generator, loss: str, repeated: bool 
 
 
 def _tree(s: Settings, rng: np.random.Generator):
-    """A Huffman tree over random descending counts, and random inner-node vectors theta (V - 1, d)."""
+    """A Huffman tree over random descending counts, and random inner-node vectors theta (V - 1, d).
+
+    Returns (paths, codes, theta, counts).
+    """
     counts = np.sort(rng.integers(1, 1000, s.vocab))[::-1]
     paths, codes = losses.huffman_tree(counts)
-    return paths, codes, rng.normal(0, 1, (s.vocab - 1, s.dim))
+    return paths, codes, rng.normal(0, 1, (s.vocab - 1, s.dim)), counts
 
 
 def check_hs(s: Settings, rng: np.random.Generator, model: str | None = None) -> list[Triple]:
     W, _ = _problem(s, rng)
-    paths, codes, theta = _tree(s, rng)
+    paths, codes, theta, _ = _tree(s, rng)
     center, contexts = _cbow_window(s, rng, repeated=True)
     if model is None:  # one input vector, one word's path
         x = W[0]
@@ -240,6 +243,20 @@ def check_kernel_cbow(s: Settings, rng: np.random.Generator) -> list[Triple]:
             np.array([r_loss]))]  # fmt: skip
 
 
+def check_kernel_hs(s: Settings, rng: np.random.Generator, model: str) -> list[Triple]:
+    """One hierarchical-softmax step of the compiled kernel equals the update `reference_hs_step` describes."""
+    from w2v_cli.engines.c_engine import tree_arrays
+    from w2v_cli.reference import kernel_hs_delta, reference_hs_step
+
+    W, _ = _problem(s, rng)
+    paths, codes, theta, counts = _tree(s, rng)
+    batch = random_batch(s, rng, loss="neg")
+    lr = 0.01
+    dW, dT, loss = kernel_hs_delta(W, theta, batch, s.window, lr, tree_arrays(counts), model)
+    r_W, r_T, r_loss = reference_hs_step(W, theta, batch, s.window, lr, (paths, codes), model)
+    return [("step W", dW, r_W), ("step theta", dT, r_T), ("loss = reference", np.array([loss]), np.array([r_loss]))]
+
+
 CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
     "sigmoid": check_sigmoid,
     "softmax": check_softmax,
@@ -257,6 +274,8 @@ CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
     "cbow-hs": lambda s, rng: check_hs(s, rng, "cbow"),
     "kernel-neg": check_kernel,
     "kernel-cbow-neg": check_kernel_cbow,
+    "kernel-skipgram-hs": lambda s, rng: check_kernel_hs(s, rng, "skipgram"),
+    "kernel-cbow-hs": lambda s, rng: check_kernel_hs(s, rng, "cbow"),
 }
 
 

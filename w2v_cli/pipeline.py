@@ -147,6 +147,8 @@ def load_start(cfg: TrainConfig) -> Vectors:
     model = load_vectors(cfg.init_from)
     if model.output is None or model.counts is None:
         raise W2VError(f"--init-from needs a model.w2v with output vectors and counts; {cfg.init_from} has not")
+    if cfg.loss == "hs":
+        raise W2VError("--init-from does not work with loss 'hs' yet: the Huffman tree changes with the vocabulary")
     if model.dim != cfg.dim:
         raise W2VError(f"--init-from: the model has {model.dim} dimensions, this run {cfg.dim}; pass --dim {model.dim}")
     old = model.meta.get("config") or {}

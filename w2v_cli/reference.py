@@ -6,6 +6,7 @@
 - `kernel_step_delta`: what one step of the compiled kernel changes (skip-gram
   or CBOW), center by center from the same parameters, so it can be compared
   with -lr times the reference gradient (`reference_cbow_step` for CBOW).
+- `reference_hs_step` and `kernel_hs_delta`: the same for hierarchical softmax.
 - `random_batch`: a small batch with the awkward cases (a repeated word,
   repeated negatives, two sentences, context-only margins).
 """
@@ -122,3 +123,43 @@ def kernel_step_delta(W, C, batch: Batch, window: int, lr: float, model: str = "
         dC += C1 - C
         loss += value
     return dW, dC, loss
+
+
+def _center_contexts(batch: Batch, window: int):
+    """(center position, its context words) for every center of the batch that has a context."""
+    cs, os_ = window_pairs(batch.sentence, np.minimum(batch.radius, window), batch.centers)
+    return [(i, batch.tokens[os_[cs == i]].tolist()) for i in np.unique(cs).tolist()]
+
+
+def reference_hs_step(W, theta, batch: Batch, window: int, lr: float, tree: tuple, model: str):
+    """What one hierarchical-softmax kernel step should change, summed over centers from the same parameters.
+
+    Skip-gram: -lr times the gradient of `losses.skipgram_hs`. CBOW: theta by
+    -lr dJ/dtheta of `losses.cbow_hs`, W by -lr m dJ/dW (word2vec.c's full dJ/dh
+    to every context row). Returns (dW, dtheta, loss).
+    """
+    paths, codes = tree
+    dW, dT, total = np.zeros_like(W), np.zeros_like(theta), 0.0
+    for i, contexts in _center_contexts(batch, window):
+        fn = losses.cbow_hs if model == "cbow" else losses.skipgram_hs
+        l, g_W, g_T = fn(int(batch.tokens[i]), contexts, W, theta, paths, codes)
+        dW -= lr * (len(contexts) if model == "cbow" else 1) * g_W
+        dT -= lr * g_T
+        total += l
+    return dW, dT, total
+
+
+def kernel_hs_delta(W, theta, batch: Batch, window: int, lr: float, tree_arrays: tuple, model: str):
+    """Sum over centers of one hierarchical-softmax kernel step from the same parameters: (dW, dtheta, loss)."""
+    dW, dT, loss = np.zeros_like(W), np.zeros_like(theta), 0.0
+    tokens, sentence = (np.ascontiguousarray(a, np.int32) for a in (batch.tokens, batch.sentence))
+    radius = np.minimum(batch.radius, window).astype(np.int32)
+    for i in np.flatnonzero(batch.centers):
+        W1, T1 = W.copy(), theta.copy()
+        only = np.zeros(tokens.size, np.bool_)
+        only[i] = True
+        value, _, _ = native.train_hs(W1, T1, tokens, sentence, radius, only, tree_arrays, lr, lr, 1, model == "cbow")
+        dW += W1 - W
+        dT += T1 - theta
+        loss += value
+    return dW, dT, loss

@@ -53,7 +53,7 @@ def start_run(cfg: TrainConfig, counted: Counted, resume: tuple | None, start: V
     """A fresh run (word2vec's initial vectors from the seed, then `start`'s rows for its words), or a checkpoint's."""
     vocab = counted.vocab
     if resume is None:
-        W, C = init_vectors(np.random.default_rng(cfg.seed), len(vocab), cfg.dim)
+        W, C = init_vectors(np.random.default_rng(cfg.seed), len(vocab), cfg.dim, cfg.loss)
         if start is not None:
             rows = [start.index[w] for w in vocab.words if w in start.index]
             new_ids = [i for i, w in enumerate(vocab.words) if w in start.index]
@@ -89,12 +89,14 @@ def checkpointer(cfg: TrainConfig, counted: Counted, engine_name: str, prints: l
     return save
 
 
-def init_vectors(rng: np.random.Generator, vocab_size: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """word2vec's init: W uniform in [-0.5/d, 0.5/d), C zeros; both (V, d) float32."""
+def init_vectors(
+    rng: np.random.Generator, vocab_size: int, dim: int, loss: str = "neg"
+) -> tuple[np.ndarray, np.ndarray]:
+    """word2vec's init: W (V, d) uniform in [-0.5/d, 0.5/d), C zeros: (V, d), or (V - 1, d) inner nodes for hs."""
     W = rng.random((vocab_size, dim), dtype=np.float32)  # in place: no (V, d) temporaries
     W -= 0.5
     W /= dim
-    return W, np.zeros((vocab_size, dim), np.float32)
+    return W, np.zeros((vocab_size - (loss == "hs"), dim), np.float32)
 
 
 def setup_training(cfg: TrainConfig, engine_name: str, counted: Counted, W: np.ndarray, C: np.ndarray):
@@ -103,7 +105,7 @@ def setup_training(cfg: TrainConfig, engine_name: str, counted: Counted, W: np.n
     vocab = counted.vocab
     keep = sampling.keep_probabilities(vocab.counts, cfg.sample)
     noise = sampling.alias_table(sampling.noise_cdf(vocab.counts, cfg.noise_exponent))
-    engine = make_engine(engine_name, cfg, len(vocab), noise)
+    engine = make_engine(engine_name, cfg, len(vocab), noise, vocab.counts)
     W, C = runners.share(engine, workers, W, C)
     return engine, W, C, keep, workers
 
@@ -171,7 +173,7 @@ def train_epochs(
 
 def measure_speed(cfg: TrainConfig, engine_name: str, counted: Counted, ids: IdFile, seconds: float) -> float:
     """Training words per second on this machine: real jobs of the first epoch, for about `seconds`."""
-    W, C = init_vectors(np.random.default_rng(cfg.seed), len(counted.vocab), cfg.dim)
+    W, C = init_vectors(np.random.default_rng(cfg.seed), len(counted.vocab), cfg.dim, cfg.loss)
     engine, W, C, keep, workers = setup_training(cfg, engine_name, counted, W, C)
     sched = Schedule(cfg.lr, cfg.final_lr, cfg.epochs * counted.train_words)
     stream = JobStream(1, cfg.window, engine, ids, counted.mapping, keep, sched, cfg.seed, Position())

@@ -22,6 +22,8 @@ def resolve_engine(cfg, note: Callable[[str], None] = lambda text: None) -> str:
 
     `note` hears why an `auto` run falls back to the slower numpy engine.
     """
+    if cfg.loss == "hs" and not native.available():
+        raise W2VError("loss 'hs' needs the compiled kernel, which is not installed; reinstall w2v")
     if cfg.engine == "numpy" or cfg.loss == "softmax":
         if cfg.engine == "c":
             raise W2VError("engine 'c' supports loss 'neg' only; use --engine numpy for softmax")
@@ -47,6 +49,7 @@ def engine_class(name: str) -> type[Engine]:
     return NumpyEngine
 
 
-def make_engine(name: str, cfg, vocab_size: int, noise: tuple[np.ndarray, np.ndarray]) -> Engine:
-    """The engine `name`; `noise` is the alias table of the noise distribution both draw from."""
-    return engine_class(name)(cfg, vocab_size, noise)
+def make_engine(name: str, cfg, vocab_size: int, noise: tuple[np.ndarray, np.ndarray], counts=None) -> Engine:
+    """The engine `name`; `noise` is the alias table of the noise distribution both draw from, `counts`
+    the vocabulary's (hierarchical softmax builds its tree from them)."""
+    return engine_class(name)(cfg, vocab_size, noise, counts)

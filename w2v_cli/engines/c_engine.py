@@ -1,5 +1,8 @@
 """The compiled engine: a C kernel (`native/kernel.c`) that walks positions one center at a time.
 
+Skip-gram or CBOW, with negative sampling or hierarchical softmax (then C is
+the inner-node matrix theta (V - 1, d) of word2vec.c's Huffman tree).
+
 Same model as the numpy engine (see `numpy_math`): each context word's input
 vector scores the center word's output vector and K negatives drawn once per
 center (word2vec.c's skip-gram with pWord2Vec's window-shared negatives). It is
@@ -26,6 +29,7 @@ from w2v_cli import native
 from w2v_cli.engines import heap
 from w2v_cli.engines.base import LOSS_EVERY, Batch, Engine, Job
 from w2v_cli.errors import W2VError
+from w2v_cli.losses import MAX_CODE, huffman_tree
 
 JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
 MAX_WINDOW = 64  # the kernel's context buffer holds 2 x 64 words
@@ -35,12 +39,13 @@ CBOW_MEAN_STEP = False  # CBOW context rows step by the full dJ/dh (word2vec.c's
 class CEngine(Engine):
     """Jobs of about JOB_TOKENS positions, cut at sentence starts; the kernel draws the negatives."""
 
-    def __init__(self, cfg, vocab_size: int, noise: tuple[np.ndarray, np.ndarray]) -> None:
+    def __init__(self, cfg, vocab_size: int, noise: tuple[np.ndarray, np.ndarray], counts=None) -> None:
         if cfg.window > MAX_WINDOW:
             raise W2VError(f"engine 'c' supports window <= {MAX_WINDOW}; use --engine numpy")
         self.negative = cfg.negative
         self.noise = noise  # alias table (prob, alias): the kernel draws negatives from it
         self.cbow = cfg.model == "cbow"
+        self.tree = tree_arrays(counts) if cfg.loss == "hs" else None  # C is then theta (V - 1, d)
 
     @classmethod
     def prepare_process(cls) -> None:
@@ -67,8 +72,24 @@ class CEngine(Engine):
         centers = np.ones(b.tokens.size, np.bool_)
         args = (W, C, b.tokens, b.sentence, b.radius, centers, None, self.noise, self.negative, job.lr, job.lr_end,
                 b.seed, LOSS_EVERY)  # fmt: skip
-        if self.cbow:
+        if self.tree is not None:
+            tree_args = (W, C, b.tokens, b.sentence, b.radius, centers, self.tree, job.lr, job.lr_end, LOSS_EVERY)
+            loss, measured, pairs = native.train_hs(*tree_args, self.cbow)
+        elif self.cbow:
             loss, measured, pairs = native.train_cbow(*args, CBOW_MEAN_STEP)
         else:
             loss, measured, pairs = native.train_positions(*args)
         return (loss * pairs / measured if measured else 0.0), pairs  # measured > 0 whenever pairs > 0
+
+
+def tree_arrays(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Huffman tree of `losses.huffman_tree` as the kernel reads it: points, codes (V, MAX_CODE), lengths (V,).
+
+    Example: counts [3, 2, 1] -> points [[1, 0..], [1, 0, 0..], [1, 0, 0..]], codelen [1, 2, 2].
+    """
+    paths, codes = huffman_tree(counts)
+    V = len(paths)
+    points, bits = np.zeros((V, MAX_CODE), np.int32), np.zeros((V, MAX_CODE), np.uint8)
+    for w, (p, c) in enumerate(zip(paths, codes)):
+        points[w, : len(p)], bits[w, : len(c)] = p, c
+    return points, bits, np.array([len(p) for p in paths], np.int32)

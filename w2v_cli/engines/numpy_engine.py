@@ -36,7 +36,7 @@ class NumpyEngine(Engine):
     processes = True
     main_thread_steps = True
 
-    def __init__(self, cfg, vocab_size: int, noise: tuple[Array, Array]) -> None:
+    def __init__(self, cfg, vocab_size: int, noise: tuple[Array, Array], counts=None) -> None:
         self.window, self.negative, self.loss = cfg.window, cfg.negative, cfg.loss
         self.noise = noise  # alias table (prob, alias) of the noise distribution
         self.batch = cfg.batch_words

@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 from numpy.ctypeslib import ndpointer
 
-ABI = 3  # must equal W2V_ABI in kernel.c
+ABI = 4  # must equal W2V_ABI in kernel.c
 MODULE = "w2v_kernel"
 
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
@@ -56,6 +56,15 @@ def load() -> ctypes.CDLL | None:
         for suffix, real in (("f32", np.float32), ("f64", np.float64)):
             fn = getattr(lib, f"w2v_train_{model}_{suffix}")
             fn.restype, fn.argtypes = i64, _train_argtypes(real, model == "cbow")
+    for suffix, real in (("f32", np.float32), ("f64", np.float64)):
+        fn = getattr(lib, f"w2v_train_hs_{suffix}")
+        fn.restype = i64
+        fn.argtypes = [
+            *(_arr(real), _arr(real), i64),  # W (V, d), theta (V - 1, d), d
+            *(_arr(np.int32), _arr(np.int32), _arr(np.int32), _arr(np.uint8), i64),  # tokens, sentence, radius, ...
+            *(_arr(np.int32), _arr(np.uint8), _arr(np.int32)),  # points, codes (V, MAX_CODE), codelen (V,)
+            *(f64, f64, i64, i64, ctypes.POINTER(f64), ctypes.POINTER(i64)),  # lr0, lr1, loss_every, cbow, outputs
+        ]
     lib.w2v_scan_block.restype = i64
     lib.w2v_scan_block.argtypes = [
         *(_arr(np.uint8), i64, _arr(np.int32), i64),  # buf, n, table, table size
@@ -106,6 +115,33 @@ def train_cbow(W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0
     """
     args = (W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every)
     return _train("cbow", args, (int(mean_step),))
+
+
+def train_hs(W, theta, tokens, sentence, radius, centers, tree, lr0, lr1, loss_every, cbow: bool):
+    """Hierarchical-softmax updates of W (V, d) and the inner-node vectors theta (V - 1, d), skip-gram or CBOW.
+
+    tree = (points (V, 40) int32, codes (V, 40) uint8, codelen (V,) int32), as
+    `engines.c_engine.tree_arrays` builds from `losses.huffman_tree`. Returns
+    (loss of the measured predictions, their count, all predictions trained).
+    """
+    fn = getattr(_lib(), f"w2v_train_hs_{'f32' if W.dtype == np.float32 else 'f64'}")
+    points, codes, codelen = tree
+    n = tokens.size
+    centers = np.ascontiguousarray(centers, np.bool_)
+    if not (sentence.size == radius.size == centers.size == n) or W.dtype != theta.dtype:
+        raise ValueError("tokens, sentence, radius and centers must have the same length; W and theta one dtype")
+    if theta.shape != (W.shape[0] - 1, W.shape[1]) or points.shape != (W.shape[0], 40):
+        raise ValueError("theta must be (V - 1, d) and the tree arrays (V, 40)")
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= W.shape[0]):
+        raise ValueError(f"word ids must lie in [0, {W.shape[0]})")
+    loss, measured = f64(), i64()
+    count = fn(
+        W, theta, W.shape[1], tokens, sentence, radius, centers.view(np.uint8), n, points, codes, codelen,
+        lr0, lr1, loss_every, int(cbow), ctypes.byref(loss), ctypes.byref(measured),
+    )  # fmt: skip
+    if count < 0:
+        raise MemoryError("the training kernel could not allocate its scratch memory")
+    return loss.value, measured.value, count
 
 
 def _train(model: str, args: tuple, extra: tuple):

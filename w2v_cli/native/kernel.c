@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* Bumped whenever a signature below changes; the loader refuses a mismatch. */
-#define W2V_ABI 3
+#define W2V_ABI 4
 
 /* x86-64 builds carry an AVX2+FMA copy of the hot functions, picked at load
  * time, next to the baseline one; other platforms get the baseline only. */
@@ -31,6 +31,7 @@
 #endif
 
 #define MAX_CONTEXT 128 /* 2 x the largest window (64) */
+#define MAX_CODE 40     /* the deepest Huffman path (losses.MAX_CODE, word2vec.c's MAX_CODE_LENGTH) */
 
 int64_t w2v_abi(void) { return W2V_ABI; }
 

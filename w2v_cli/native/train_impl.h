@@ -149,3 +149,114 @@ HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *t
     free(gh);
     return predictions;
 }
+
+/* Hierarchical softmax for one input row x (d,) and the path of word w: for each
+ * inner node n_l (points[w*MAX_CODE + l], l < codelen[w]) with code b_l, the
+ * score f = theta[n_l].x gives g_l = s(f) - (1 - b_l), stored in g (L,). Returns
+ * the loss -sum log s((1 - 2 b_l) f_l) when with_loss, else 0. */
+static inline double SUFFIX(hs_scores)(const real *x, const real *theta, int64_t d, const int32_t *points,
+                               const uint8_t *codes, int64_t L, real *g, int with_loss) {
+    double loss = 0.0;
+    for (int64_t l = 0; l < L; l++) {
+        const real *t = theta + (int64_t)points[l] * d;
+        real f = (real)0;
+        for (int64_t e = 0; e < d; e++) f += x[e] * t[e];
+        g[l] = (real)1 / ((real)1 + EXP(-f)) - (real)(1 - codes[l]);
+        if (with_loss) { /* -log s(z), z = (1 - 2b) f */
+            double z = codes[l] ? -(double)f : (double)f;
+            loss += z > -30.0 ? log1p(exp(-z)) : -z;
+        }
+    }
+    return loss;
+}
+
+/* dx = sum_l g_l theta[n_l] (into dx, zeroed first); theta[n_l] -= lr g_l x. */
+static inline void SUFFIX(hs_apply)(const real *x, real *theta, int64_t d, const int32_t *points, int64_t L,
+                            const real *g, real *dx, real lr) {
+    memset(dx, 0, sizeof(real) * d);
+    for (int64_t l = 0; l < L; l++) {
+        const real *t = theta + (int64_t)points[l] * d;
+        for (int64_t e = 0; e < d; e++) dx[e] += g[l] * t[e];
+    }
+    for (int64_t l = 0; l < L; l++) {
+        real *t = theta + (int64_t)points[l] * d;
+        for (int64_t e = 0; e < d; e++) t[e] -= lr * g[l] * x[e];
+    }
+}
+
+/* One CBOW HS step: h, the mean of W[ctx] (m rows), predicts the path (pt, cd, L);
+ * theta steps by -lr dJ/dtheta and every context occurrence by -lr dJ/dh
+ * (word2vec.c's update). g (L,), h and dx (d,) are scratch. Returns the loss. */
+static inline double SUFFIX(cbow_hs_step)(real *W, real *theta, int64_t d, const int64_t *ctx, int64_t m,
+                                  const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *h, real *dx,
+                                  real lr, int with_loss) {
+    memset(h, 0, sizeof(real) * d);
+    for (int64_t a = 0; a < m; a++)
+        for (int64_t e = 0; e < d; e++) h[e] += W[ctx[a] * d + e];
+    for (int64_t e = 0; e < d; e++) h[e] /= (real)m;
+    double loss = SUFFIX(hs_scores)(h, theta, d, pt, cd, L, g, with_loss);
+    SUFFIX(hs_apply)(h, theta, d, pt, L, g, dx, lr);
+    for (int64_t a = 0; a < m; a++)
+        for (int64_t e = 0; e < d; e++) W[ctx[a] * d + e] -= lr * dx[e];
+    return loss;
+}
+
+/* One skip-gram HS step: each context row W[ctx[a]] predicts the center's path;
+ * all m x L scores and every dJ/dW[o_a] come from the parameters before the
+ * step, then theta and W[o_a] step by -lr times the gradient. g (m, MAX_CODE)
+ * and dx (m, d) are scratch. Returns the loss. */
+static inline double SUFFIX(sg_hs_step)(real *W, real *theta, int64_t d, const int64_t *ctx, int64_t m,
+                                const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *dx, real lr,
+                                int with_loss) {
+    double loss = 0.0;
+    for (int64_t a = 0; a < m; a++) {
+        real *ga = g + a * MAX_CODE, *dxa = dx + a * d;
+        loss += SUFFIX(hs_scores)(W + ctx[a] * d, theta, d, pt, cd, L, ga, with_loss);
+        memset(dxa, 0, sizeof(real) * d);
+        for (int64_t l = 0; l < L; l++)
+            for (int64_t e = 0; e < d; e++) dxa[e] += ga[l] * theta[(int64_t)pt[l] * d + e];
+    }
+    for (int64_t a = 0; a < m; a++)
+        for (int64_t l = 0; l < L; l++)
+            for (int64_t e = 0; e < d; e++) theta[(int64_t)pt[l] * d + e] -= lr * g[a * MAX_CODE + l] * W[ctx[a] * d + e];
+    for (int64_t a = 0; a < m; a++)
+        for (int64_t e = 0; e < d; e++) W[ctx[a] * d + e] -= lr * dx[a * d + e];
+    return loss;
+}
+
+/* Hierarchical-softmax updates for every center position, in order. theta
+ * (V - 1, d) holds the inner nodes; points/codes (V, MAX_CODE) and codelen (V,)
+ * the Huffman tree. cbow 0: skip-gram, each context row predicts the center's
+ * path (as word2vec.c), SUFFIX(sg_hs_step); cbow 1: SUFFIX(cbow_hs_step).
+ * Returns the predictions trained (pairs for skip-gram, centers for CBOW), -1
+ * if scratch memory could not be allocated; *loss and *measured as
+ * w2v_train_positions. */
+HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t *tokens, const int32_t *sentence,
+                         const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *points,
+                         const uint8_t *codes, const int32_t *codelen, double lr0, double lr1, int64_t loss_every,
+                         int64_t cbow, double *loss, int64_t *measured) {
+    int64_t ctx[MAX_CONTEXT], count = 0;
+    real *g = malloc(sizeof(real) * MAX_CONTEXT * MAX_CODE), *h = malloc(sizeof(real) * d);
+    real *dx = malloc(sizeof(real) * MAX_CONTEXT * d);
+    *loss = 0.0;
+    *measured = 0;
+    if (!g || !h || !dx) count = -1;
+    for (int64_t i = 0; i < n && count >= 0; i++) {
+        if (!centers[i]) continue;
+        int64_t m = window(tokens, sentence, radius, n, i, ctx), w = tokens[i];
+        if (m == 0) continue;
+        const int32_t *pt = points + w * MAX_CODE;
+        const uint8_t *cd = codes + w * MAX_CODE;
+        int with_loss = i % loss_every == 0 || *measured == 0;
+        real lr = (real)lr_at(lr0, lr1, i, n);
+        int64_t done = cbow ? 1 : m;
+        *loss += cbow ? SUFFIX(cbow_hs_step)(W, theta, d, ctx, m, pt, cd, codelen[w], g, h, dx, lr, with_loss)
+                      : SUFFIX(sg_hs_step)(W, theta, d, ctx, m, pt, cd, codelen[w], g, dx, lr, with_loss);
+        if (with_loss) *measured += done;
+        count += done;
+    }
+    free(g);
+    free(h);
+    free(dx);
+    return count;
+}
