@@ -243,3 +243,17 @@ def test_a_broken_hierarchical_softmax_kernel_fails(monkeypatch):
     for broken in (flipped_codes, doubled_C_step(real)):
         monkeypatch.setattr(native, "train_hs", broken)
         assert not any(r.passed for r in gradcheck.run_checks(S, ["kernel-skipgram-hs", "kernel-cbow-hs"]))
+
+
+def test_broken_batched_cbow_fails(monkeypatch):
+    """The numpy engine's CBOW rows without the 1/m of the mean: batch-cbow-neg must fail."""
+    real = numpy_math.cbow_grads
+
+    def without_mean(W, C, batch, window, loss_every=1):
+        loss, centers, rows_W, rows_C, m = real(W, C, batch, window, loss_every)
+        rows_W.grad *= m[:, None]
+        return loss, centers, rows_W, rows_C, m
+
+    monkeypatch.setattr(numpy_math, "cbow_grads", without_mean)
+    [result] = gradcheck.run_checks(S, ["batch-cbow-neg"])
+    assert not result.passed and result.error > 1e-3

@@ -57,12 +57,14 @@ def test_random_vectors_do_not_pass_the_quality_bar():
     assert analogy_accuracy(s) < 0.2
 
 
-@needs_kernel
-@pytest.mark.parametrize("seed", [1, 2])
-def test_cbow_learns_the_planted_relations(tmp_path, seed):
-    """CBOW (compiled kernel) at word2vec.c's CBOW learning rate, the default corpus's other settings."""
+@pytest.mark.parametrize(
+    "engine, seed", [pytest.param("c", 1, marks=needs_kernel), pytest.param("c", 2, marks=needs_kernel), ("numpy", 1)]
+)
+def test_cbow_learns_the_planted_relations(tmp_path, engine, seed):
+    """CBOW at word2vec.c's CBOW learning rate, the default corpus's other settings, in both engines."""
     corpus = str(DEFAULT_CONFIG.parent / "default.txt")
     settings = {"corpus": [corpus], "output": str(tmp_path), "dim": 50, "epochs": 10, "seed": seed, "model": "cbow"}
+    settings.update(engine=engine, workers=2)
     model = train(resolve_config(None, settings))
     assert model.meta["config"]["lr"] == 0.05
     assert analogy_accuracy(model.searcher) >= 0.85

@@ -165,6 +165,26 @@ def check_batch(s: Settings, rng: np.random.Generator, loss: str) -> list[Triple
     ]
 
 
+def check_batch_cbow(s: Settings, rng: np.random.Generator) -> list[Triple]:
+    """The numpy engine's batched CBOW gradients, against finite differences and against `losses.py`."""
+    from w2v_cli.reference import reference_cbow_batch
+
+    W, C = _problem(s, rng)
+    batch = random_batch(s, rng, loss="neg")
+
+    def f(W_, C_):
+        return numpy_math.batch_loss_and_grads(W_, C_, batch, s.window, "neg", "cbow")
+
+    value, _, g_W, g_C = f(W, C)
+    n_W = numerical_gradient(lambda M: f(M, C)[0], W.copy(), s.step)
+    n_C = numerical_gradient(lambda M: f(W, M)[0], C.copy(), s.step)
+    ref_loss, r_W, r_C = reference_cbow_batch(W, C, batch, s.window)
+    return [
+        ("dJ/dW", g_W, n_W), ("dJ/dC", g_C, n_C), ("dJ/dW = reference", g_W, r_W), ("dJ/dC = reference", g_C, r_C),
+        ("loss = reference", np.array([value]), np.array([ref_loss])),
+    ]  # fmt: skip
+
+
 def check_kernel(s: Settings, rng: np.random.Generator) -> list[Triple]:
     """One step of the compiled kernel equals -lr times the reference gradient."""
     W, U = _problem(s, rng)
@@ -266,6 +286,7 @@ CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
     "skipgram-neg": lambda s, rng: check_skipgram(s, rng, "neg"),
     "batch-softmax": lambda s, rng: check_batch(s, rng, "softmax"),
     "batch-neg": lambda s, rng: check_batch(s, rng, "neg"),
+    "batch-cbow-neg": check_batch_cbow,
     "cbow-neg": lambda s, rng: check_cbow(s, rng, "neg"),
     "cbow-neg-repeated": lambda s, rng: check_cbow(s, rng, "neg", repeated=True),
     "cbow-softmax": lambda s, rng: check_cbow(s, rng, "softmax", repeated=True),

@@ -81,6 +81,15 @@ def reference_batch(W, U, batch: Batch, window: int, loss: str):
     return total, g_W, g_U
 
 
+def reference_cbow_batch(W, C, batch: Batch, window: int):
+    """The CBOW batch loss and gradients summed from `losses.cbow_neg_loss_and_gradient`, center by center."""
+    total, g_W, g_C = 0.0, np.zeros_like(W), np.zeros_like(C)
+    for i, contexts in _center_contexts(batch, window):
+        l, gw, gc = losses.cbow_neg_loss_and_gradient(W, C, contexts, int(batch.tokens[i]), batch.negatives[i])
+        total, g_W, g_C = total + l, g_W + gw, g_C + gc
+    return total, g_W, g_C
+
+
 def reference_cbow_step(W, C, batch: Batch, window: int, lr: float, mean_step: bool):
     """What one CBOW kernel step should change, summed over centers from the same (W, C): (dW, dC, loss).
 
@@ -88,10 +97,8 @@ def reference_cbow_step(W, C, batch: Batch, window: int, lr: float, mean_step: b
     `losses.cbow_neg_loss_and_gradient`, with s = 1 if `mean_step` (the exact
     gradient) else m (word2vec.c's update: the full dJ/dh to every context row).
     """
-    cs, os_ = window_pairs(batch.sentence, np.minimum(batch.radius, window), batch.centers)
     dW, dC, total = np.zeros_like(W), np.zeros_like(C), 0.0
-    for i in np.unique(cs).tolist():
-        contexts = batch.tokens[os_[cs == i]].tolist()
+    for i, contexts in _center_contexts(batch, window):
         l, g_W, g_C = losses.cbow_neg_loss_and_gradient(W, C, contexts, int(batch.tokens[i]), batch.negatives[i])
         dW -= lr * (1 if mean_step else len(contexts)) * g_W
         dC -= lr * g_C

@@ -29,8 +29,6 @@ def resolve_engine(cfg, note: Callable[[str], None] = lambda text: None) -> str:
             raise W2VError("engine 'c' supports loss 'neg' only; use --engine numpy for softmax")
         return "numpy"
     if not native.available():
-        if cfg.model == "cbow":
-            raise W2VError("model 'cbow' needs the compiled kernel, which is not installed; reinstall w2v")
         if cfg.engine == "c":
             raise W2VError("engine 'c' is not installed (no C compiler at install time?); reinstall w2v or use numpy")
         note("the compiled kernel is not installed; training with the numpy engine (about 3x slower)")

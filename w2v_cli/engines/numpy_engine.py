@@ -23,7 +23,7 @@ import numpy as np
 
 from w2v_cli import sampling
 from w2v_cli.engines.base import LOSS_EVERY, Batch, Engine, Job
-from w2v_cli.engines.numpy_math import RowGrads, neg_grads, scatter_add, softmax_grads
+from w2v_cli.engines.numpy_math import RowGrads, cbow_grads, neg_grads, scatter_add, softmax_grads
 
 Array = np.ndarray
 SOFTMAX_CELLS = 4_000_000  # the (batch, V) softmax matrix stays under this many floats
@@ -37,7 +37,7 @@ class NumpyEngine(Engine):
     main_thread_steps = True
 
     def __init__(self, cfg, vocab_size: int, noise: tuple[Array, Array], counts=None) -> None:
-        self.window, self.negative, self.loss = cfg.window, cfg.negative, cfg.loss
+        self.window, self.negative, self.loss, self.model = cfg.window, cfg.negative, cfg.loss, cfg.model
         self.noise = noise  # alias table (prob, alias) of the noise distribution
         self.batch = cfg.batch_words
         if cfg.loss == "softmax":
@@ -65,7 +65,7 @@ class NumpyEngine(Engine):
 
     def run(self, W, C, job: Job) -> tuple[float, int]:
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by the pipeline
-            return step(W, C, job.payload, self.window, job.lr, self.loss, LOSS_EVERY)
+            return step(W, C, job.payload, self.window, job.lr, self.loss, LOSS_EVERY, self.model)
 
 
 def _slots(size: int) -> Array:
@@ -115,8 +115,22 @@ def apply_rows(M: Array, rows: RowGrads, lr: float) -> None:
     M[words] = total
 
 
-def step(W: Array, C: Array, batch: Batch, window: int, lr: float, loss: str = "neg", loss_every: int = 1):
-    """One update of W and C in place, rows bounded as the module docstring says. Returns (loss, pairs)."""
+def step(
+    W: Array, C: Array, batch: Batch, window: int, lr: float, loss: str = "neg", loss_every: int = 1,
+    model: str = "skipgram",
+) -> tuple[float, int]:  # fmt: skip
+    """One update of W and C in place, rows bounded as the module docstring says. Returns (loss, pairs).
+
+    CBOW's context rows step by m dJ/dW[o] = dJ/dh, word2vec.c's update (as the C engine's).
+    """
+    if model == "cbow":
+        value, centers, rows_W, rows_C, m = cbow_grads(W, C, batch, window, loss_every)
+        if centers:
+            rows_W.grad *= m[:, None]
+            rows_W.curv *= m
+            apply_rows(W, rows_W, lr)
+            apply_rows(C, rows_C, lr)
+        return value, centers
     if loss == "softmax":
         value, pairs, gV, gC = softmax_grads(W, C, batch, window)
         C -= np.asarray(lr * gC, C.dtype)

@@ -22,7 +22,9 @@ h = sum sigmoid'(s) |x|^2 over the scores s = row . x it took part in, which
 `batch_loss_and_grads` is this math as dense gradients, which `gradcheck`
 checks against finite differences and against `losses.py`. Positions with
 `centers[i] == False` are context-only margins, so windows across batch
-boundaries are trained exactly once. Left out: hierarchical softmax, CBOW.
+boundaries are trained exactly once. CBOW with negative sampling is
+`cbow_grads`, gathered per center rather than tiled. Left out: hierarchical
+softmax, CBOW softmax.
 """
 
 from __future__ import annotations
@@ -177,14 +179,7 @@ def softmax_grads(W: Array, C: Array, batch: Batch, window: int):
     Costs O(N V d): meant for small vocabularies and for checking.
     """
     t = batch.tokens
-    cs, os_ = [], []
-    for off, fwd, bwd in offset_masks(batch, window):
-        i = np.flatnonzero(fwd)
-        j = np.flatnonzero(bwd)
-        cs += [i, j + off]
-        os_ += [i + off, j]
-    ci = np.concatenate(cs) if cs else np.zeros(0, np.int64)
-    oi = np.concatenate(os_) if os_ else np.zeros(0, np.int64)
+    ci, oi = window_positions(batch, window)
     rows, inv = np.unique(ci, return_inverse=True)  # centers with >= 1 context
     Vc = W[t[rows]]  # (R, d)
     logits = Vc @ C.T  # (R, V)
@@ -200,6 +195,49 @@ def softmax_grads(W: Array, C: Array, batch: Batch, window: int):
     return loss, int(ci.size), gV, delta.T @ Vc
 
 
+def window_positions(batch: Batch, window: int) -> tuple[Array, Array]:
+    """(center, context) position pairs of a batch's trained windows, grouped by nothing in particular."""
+    cs, os_ = [], []
+    for off, fwd, bwd in offset_masks(batch, window):
+        i = np.flatnonzero(fwd)
+        j = np.flatnonzero(bwd)
+        cs += [i, j + off]
+        os_ += [i + off, j]
+    empty = np.zeros(0, np.int64)
+    return (np.concatenate(cs), np.concatenate(os_)) if cs else (empty, empty)
+
+
+def cbow_grads(W: Array, C: Array, batch: Batch, window: int, loss_every: int = 1):
+    """CBOW negative-sampling loss and gradient rows: (loss, centers, W rows, C rows, m per W row).
+
+    Center i's context mean h_i = (1/m_i) sum_j W[t_j] scores C[t_i] and its K
+    negatives, so its loss is `losses.cbow_neg_loss_and_gradient`; every context
+    occurrence gets the row (1/m_i) dJ/dh_i (the exact gradient; the trainer may
+    scale it by m_i, word2vec.c's update). Curvatures as `neg_grads`: over the
+    scores each row takes part in, sigmoid'(s) |x|^2 with x = h_i for C rows and
+    C[out] / m_i for W rows.
+    """
+    t = batch.tokens
+    ci, oi = window_positions(batch, window)
+    rows, inv = np.unique(ci, return_inverse=True)  # centers with >= 1 context
+    m = np.bincount(inv, minlength=rows.size).astype(W.dtype)  # (R,)
+    H = np.zeros((rows.size, W.shape[1]), W.dtype)
+    np.add.at(H, inv, np.take(W, t[oi], axis=0))
+    H /= m[:, None]  # (R, d)
+    outs = np.concatenate([t[rows][:, None], batch.negatives[rows]], axis=1)  # (R, K1)
+    O = np.take(C, outs, axis=0)  # (R, K1, d)
+    S = np.einsum("rkd,rd->rk", O, H)
+    loss, G, Hs = _score_grads(S[:, None, :], np.ones((rows.size, 1), bool), loss_every)
+    G, Hs = G[:, 0], Hs[:, 0]  # (R, K1): dJ/dS and sigmoid'(S)
+    dH = np.einsum("rk,rkd->rd", G, O)  # (R, d)
+    dO = G[:, :, None] * H[:, None, :]  # (R, K1, d)
+    curv_O = Hs * np.einsum("rd,rd->r", H, H)[:, None]
+    curv_W = np.einsum("rk,rk->r", Hs, np.einsum("rkd,rkd->rk", O, O)) / m**2
+    rows_W = RowGrads(t[oi], dH[inv] / m[inv, None], curv_W[inv])
+    rows_C = RowGrads(outs.reshape(-1), dO.reshape(-1, W.shape[1]), curv_O.reshape(-1))
+    return loss, int(rows.size), rows_W, rows_C, m[inv]
+
+
 def scatter_add(M: Array, idx: Array, rows: Array, scale: float) -> None:
     """M[idx[i]] += scale * rows[i] for every i, repeats accumulated.
 
@@ -210,10 +248,14 @@ def scatter_add(M: Array, idx: Array, rows: Array, scale: float) -> None:
     np.add.at(M.reshape(-1), flat, (scale * rows).astype(M.dtype, copy=False).ravel())
 
 
-def batch_loss_and_grads(W: Array, C: Array, batch: Batch, window: int, loss: str = "neg"):
-    """Loss, trained pairs, and dense gradients (dJ/dW, dJ/dC): the trainer's math, for checking."""
+def batch_loss_and_grads(W: Array, C: Array, batch: Batch, window: int, loss: str = "neg", model: str = "skipgram"):
+    """Loss, trained pairs (centers for CBOW), and dense gradients (dJ/dW, dJ/dC): the trainer's math, for checking."""
     gW, gC = np.zeros_like(W), np.zeros_like(C)
-    if loss == "softmax":
+    if model == "cbow":
+        value, pairs, rows_W, rows_C, _ = cbow_grads(W, C, batch, window)
+        scatter_add(gW, rows_W.idx, rows_W.grad, 1.0)
+        scatter_add(gC, rows_C.idx, rows_C.grad, 1.0)
+    elif loss == "softmax":
         value, pairs, gV, gC_dense = softmax_grads(W, C, batch, window)
         gC += gC_dense
         scatter_add(gW, batch.tokens, gV, 1.0)
