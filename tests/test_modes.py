@@ -41,20 +41,6 @@ def test_cbow_records_its_learning_rate_and_one_worker_is_reproducible(runner, t
     assert "model=cbow" in info.output
 
 
-def test_a_cbow_run_resumes_exactly(tmp_path, small_corpus, monkeypatch):
-    from test_checkpoint import InterruptAt, config, outputs
-
-    from w2v_cli.pipeline import resume_and_save, train_and_save
-
-    monkeypatch.setattr(schedule, "SEGMENT_IDS", 5000)
-    train_and_save(config(small_corpus, tmp_path / "whole", model="cbow"), stop=InterruptAt(1 << 62))
-    with pytest.raises(Interrupted):
-        train_and_save(config(small_corpus, tmp_path / "split", model="cbow"), stop=InterruptAt(70_000))
-    resume_and_save(str(tmp_path / "split"), None)
-    assert outputs(tmp_path / "split") == outputs(tmp_path / "whole")
-    assert load_vectors(tmp_path / "split").meta["config"]["model"] == "cbow"
-
-
 @pytest.mark.parametrize("model", ["skipgram", "cbow"])
 def test_hierarchical_softmax_learns_the_planted_relations_and_saves_its_tree_vectors(tmp_path, model):
     from test_quality import analogy_accuracy
@@ -71,17 +57,19 @@ def test_hierarchical_softmax_learns_the_planted_relations_and_saves_its_tree_ve
     assert saved.meta["config"]["loss"] == "hs"
 
 
-def test_a_hierarchical_softmax_run_resumes_exactly(tmp_path, small_corpus, monkeypatch):
+@pytest.mark.parametrize("mode", [{"model": "cbow"}, {"loss": "hs"}, {"model": "cbow", "loss": "hs"}])
+def test_every_mode_resumes_exactly(tmp_path, small_corpus, monkeypatch, mode):
     from test_checkpoint import InterruptAt, config, outputs
 
     from w2v_cli.pipeline import resume_and_save, train_and_save
 
     monkeypatch.setattr(schedule, "SEGMENT_IDS", 5000)
-    train_and_save(config(small_corpus, tmp_path / "whole", loss="hs"), stop=InterruptAt(1 << 62))
+    train_and_save(config(small_corpus, tmp_path / "whole", **mode), stop=InterruptAt(1 << 62))
     with pytest.raises(Interrupted):
-        train_and_save(config(small_corpus, tmp_path / "split", loss="hs"), stop=InterruptAt(70_000))
+        train_and_save(config(small_corpus, tmp_path / "split", **mode), stop=InterruptAt(70_000))
     resume_and_save(str(tmp_path / "split"), None)
     assert outputs(tmp_path / "split") == outputs(tmp_path / "whole")
+    assert load_vectors(tmp_path / "split").meta["config"]["model"] == mode.get("model", "skipgram")
 
 
 def test_init_from_is_refused_with_hierarchical_softmax(runner, tmp_path, small_corpus):
