@@ -73,7 +73,7 @@ class TrainConfig:
     max_vocab: int = setting(0, "Keep only the N most frequent words; 0 keeps all.", low=0)
     sample: float = setting(1e-3, "Subsampling threshold for frequent words (word2vec.c's); 0 turns it off.", low=0)
     model: str = setting("skipgram", "Skip-gram (each word predicts its context) or CBOW (the mean of the context "
-                         "predicts the word: several times faster, a little weaker on analogies).",
+                         "predicts the word: faster, a little weaker on analogies).",
                          choices=MODELS)  # fmt: skip
     lr: float | None = setting(None, "Starting learning rate; config.yaml records the one used.", low=0, strict=True,
                                kind=float, shown="0.025 skip-gram, 0.05 CBOW (word2vec.c's)")  # fmt: skip
@@ -82,7 +82,9 @@ class TrainConfig:
     epochs: int = setting(5, "Passes over the corpus (gensim's default; small corpora want more).", low=1)
     workers: int = setting(0, "Training workers, 0 = one per core; 1 is bit-reproducible. Threads, or forked "
                            "processes for the numpy engine on Linux.", low=0)  # fmt: skip
-    seed: int = setting(1, "Seed of the one random generator every draw comes from.", low=0)
+    seed: int = setting(
+        1, "Seed that every random draw derives from (initial vectors, subsampling, windows, negatives).", low=0
+    )
     loss: str = setting("neg", "Negative sampling (fast), hierarchical softmax over a Huffman tree (word2vec.c's "
                         "-hs; favours rare words), or exact softmax (O(vocabulary) per pair).",
                         choices=LOSSES)  # fmt: skip
