@@ -25,7 +25,7 @@ import numpy as np
 from w2v_cli.corpus import iter_blocks, total_size
 from w2v_cli.errors import W2VError
 from w2v_cli.progress import Progress
-from w2v_cli.scanners import SEP, CScanner, Limit, ScanOptions, make_scanner
+from w2v_cli.scanners import SEP, Limit, ScanOptions, make_scanner
 
 __all__ = ["SEP", "IdFile", "Pruning", "ScanOptions", "ScanResult", "scan_corpus"]
 
@@ -214,7 +214,7 @@ def _prune(scanner, limit: Limit, nbytes: int, pruning: Pruning) -> None:
     capped = np.minimum(counts, top)
     # above[f]: words (bytes) with a count >= f; those kept by floor f are above[f + 1]
     words_above = np.bincount(capped, minlength=top + 2)[::-1].cumsum()[::-1]
-    bytes_above = np.bincount(capped, _lengths(scanner), minlength=top + 2)[::-1].cumsum()[::-1]
+    bytes_above = np.bincount(capped, scanner.word_lengths(), minlength=top + 2)[::-1].cumsum()[::-1]
     del capped
     fits = np.flatnonzero((words_above[1:] <= room_words) & (bytes_above[1:] <= room_pool))
     floor = max(int(fits[0]) if fits.size else top, 1)
@@ -224,10 +224,3 @@ def _prune(scanner, limit: Limit, nbytes: int, pruning: Pruning) -> None:
     pruning.floors.append(floor)
     pruning.dropped += int(n - np.count_nonzero(keep))
     scanner.prune(keep)
-
-
-def _lengths(scanner) -> np.ndarray:
-    """(n_words,) bytes of each word's text."""
-    if isinstance(scanner, CScanner):
-        return scanner.word_len[: scanner.n_words]
-    return np.fromiter(map(len, scanner.words_), np.int64, scanner.n_words)

@@ -160,6 +160,10 @@ class PyScanner:
     def valid_utf8(self) -> np.ndarray:
         return np.array([_valid(w) for w in self.words_], bool)
 
+    def word_lengths(self) -> np.ndarray:
+        """(n_words,) bytes of each word's text."""
+        return np.fromiter(map(len, self.words_), np.int64, self.n_words)
+
     def prune(self, keep: np.ndarray) -> None:
         """Keep only the words with `keep` set, renumbered in order."""
         self.words_ = [w for w, k in zip(self.words_, keep.tolist()) if k]
@@ -265,6 +269,9 @@ class CScanner:
     @property
     def words(self) -> list[bytes]:
         return self.word_bytes_of(np.arange(self.n_words))
+
+    def word_lengths(self) -> np.ndarray:
+        return self.word_len[: self.n_words]
 
     def valid_utf8(self) -> np.ndarray:
         n = self.n_words
