@@ -21,6 +21,7 @@ FLAGS = [
     "-fno-signed-zeros",
     "-freciprocal-math",
     "-ffp-contract=fast",
+    "-fno-loop-unroll-and-jam",
 ]
 
 kernel = Extension(

@@ -144,8 +144,8 @@ def test_info_shows_a_checkpoint_and_queries_need_allow_partial(runner, tmp_path
 
 
 def long_corpus(tmp_path, small_corpus) -> Path:
-    """About 1.3M words: two segments per epoch, a few seconds of training."""
-    return write(tmp_path / "long.txt", small_corpus.read_bytes() * 25)
+    """About 4.2M words: four segments per epoch, training about 80% of the run's CPU time."""
+    return write(tmp_path / "long.txt", small_corpus.read_bytes() * 80)
 
 
 def train_cmd(corpus, out, *extra):

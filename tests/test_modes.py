@@ -22,6 +22,7 @@ def train(runner, corpus, out, *extra):
     [
         (["--loss", "softmax"], "CBOW softmax"),
         (["--model", "skipgram", "--loss", "hs", "--engine", "numpy"], "the numpy engine's is not built yet"),
+        (["--negative", "200"], "engine 'c' supports negative <= 127"),
     ],
 )
 def test_unsupported_combinations_are_one_line(runner, tmp_path, small_corpus, extra, needle):

@@ -42,6 +42,8 @@ class CEngine(Engine):
     def __init__(self, cfg, vocab_size: int, noise: tuple[np.ndarray, np.ndarray], counts=None) -> None:
         if cfg.window > MAX_WINDOW:
             raise W2VError(f"engine 'c' supports window <= {MAX_WINDOW}; use --engine numpy")
+        if cfg.loss == "neg" and cfg.negative > native.MAX_NEGATIVE:
+            raise W2VError(f"engine 'c' supports negative <= {native.MAX_NEGATIVE}; use --engine numpy")
         self.negative = cfg.negative
         self.noise = noise  # alias table (prob, alias): the kernel draws negatives from it
         self.cbow = cfg.model == "cbow"

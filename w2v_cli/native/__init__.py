@@ -24,6 +24,9 @@ MODULE = "w2v_kernel"
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
 
 
+MAX_NEGATIVE = 127  # the kernel's row buffers hold MAX_CONTEXT (128) output rows
+
+
 def _arr(dtype) -> type:
     return ndpointer(dtype, flags="C_CONTIGUOUS")
 
@@ -157,6 +160,8 @@ def _train(model: str, args: tuple, extra: tuple):
         negatives = np.ascontiguousarray(negatives, np.int32)
         if negatives.shape != (n, K):
             raise ValueError(f"negatives must have shape ({n}, {K})")
+    if not 1 <= K <= MAX_NEGATIVE:
+        raise ValueError(f"the kernel takes 1 to {MAX_NEGATIVE} negatives, got {K}")
     prob, alias = noise
     _check_ids(W, C, tokens, negatives)
     loss, measured = f64(), i64()

@@ -30,6 +30,13 @@
 #define HOT
 #endif
 
+/* The helpers must inline into the HOT functions to get their AVX2 copy. */
+#if defined(__GNUC__)
+#define INLINE static inline __attribute__((always_inline))
+#else
+#define INLINE static inline
+#endif
+
 #define MAX_CONTEXT 128 /* 2 x the largest window (64) */
 #define MAX_CODE 40     /* the deepest Huffman path (losses.MAX_CODE, word2vec.c's MAX_CODE_LENGTH) */
 
@@ -77,21 +84,45 @@ static inline double lr_at(double lr0, double lr1, int64_t i, int64_t n) {
     return lr0 + (lr1 - lr0) * ((double)i / (double)n);
 }
 
+/* e^x in float for loops the compiler vectorises (glibc's expf is a call).
+ * Cephes' expf: x = n ln2 + r with |r| <= ln2/2, a degree-7 polynomial in r.
+ * Within 1.3 float epsilons of the exact e^x over the whole range (expf: 1.0).
+ * x is clamped to [-87, 88], where the result is a normal float; a NaN stays
+ * NaN (the comparisons are false), so divergence still shows. */
+static inline float exp_f32(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = fmaf(n, 2.12194440e-4f, fmaf(-n, 0.693359375f, x)); /* x - n ln2, ln2 in two parts; fmaf keeps */
+                                                                  /* the reassociating flags from merging them */
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23; /* 2^n */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
 #define real float
 #define SUFFIX(name) name##_f32
-#define EXP expf
+#define EXPV exp_f32
 #include "train_impl.h"
 #undef real
 #undef SUFFIX
-#undef EXP
+#undef EXPV
 
 #define real double
 #define SUFFIX(name) name##_f64
-#define EXP exp
+#define EXPV exp
 #include "train_impl.h"
 #undef real
 #undef SUFFIX
-#undef EXP
+#undef EXPV
 
 /* An importable (empty) module, so the library builds and installs as a
  * regular extension on every platform; Python calls it through ctypes. */

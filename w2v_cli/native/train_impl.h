@@ -1,52 +1,127 @@
 /* The skip-gram and CBOW update kernels, written once for the floating type `real`.
  * kernel.c includes this file twice: real = float (training) and real = double
  * (gradcheck compares one step with the float64 reference gradients). Each
- * name is suffixed by SUFFIX, and EXP is the exp of that type.
+ * name is suffixed by SUFFIX; EXPV is the (vectorisable) exp of that type.
  */
-/* g[a*K1 + b] = dJ/dz for input row ctx[a] and output row out[b] (b = 0: the
- * center). Returns the loss when with_loss, else 0 (the loss costs a log per score). */
-static inline double SUFFIX(scores)(const real *W, const real *C, int64_t d, const int64_t *ctx, int64_t m,
-                            const int64_t *out, int64_t K1, real *g, int with_loss) {
-    double loss = 0.0;
-    for (int64_t a = 0; a < m; a++) {
-        const real *w = W + ctx[a] * d;
-        for (int64_t b = 0; b < K1; b++) {
-            const real *c = C + out[b] * d;
-            real z = (real)0;
-            for (int64_t e = 0; e < d; e++) z += w[e] * c[e];
-            g[a * K1 + b] = (real)1 / ((real)1 + EXP(-z)) - (b == 0 ? (real)1 : (real)0);
-            if (with_loss) { /* -log s(z) = log1p(e^-z); -log s(-z) = z + log1p(e^-z) */
-                double x = (double)z, lp = x > -30.0 ? log1p(exp(-x)) : -x;
-                loss += b == 0 ? lp : x + lp;
-            }
-        }
+/* The row primitives. Rows are d reals, reached through arrays of row pointers.
+ * The blocked ones work in VL-wide vectors (GCC vector extensions, so they do
+ * not depend on the vectoriser), keeping accumulators in registers so that a
+ * row is loaded once per block instead of once per pair; a scalar tail covers
+ * d % VL. A destination row is never one of its source rows. */
+#define VL ((int64_t)(32 / sizeof(real)))
+typedef real SUFFIX(vec) __attribute__((vector_size(32), aligned(sizeof(real))));
+
+INLINE SUFFIX(vec) SUFFIX(load)(const real *p) { return *(const SUFFIX(vec) *)p; }
+INLINE void SUFFIX(store)(real *p, SUFFIX(vec) v) { *(SUFFIX(vec) *)p = v; }
+
+INLINE real SUFFIX(hsum)(SUFFIX(vec) v) {
+    real s = (real)0;
+    for (int64_t k = 0; k < VL; k++) s += v[k];
+    return s;
+}
+
+/* a . b over d entries. */
+INLINE real SUFFIX(dot)(const real *restrict a, const real *restrict b, int64_t d) {
+    real z = (real)0;
+    for (int64_t e = 0; e < d; e++) z += a[e] * b[e];
+    return z;
+}
+
+/* y += alpha x over d entries. */
+INLINE void SUFFIX(axpy)(real *restrict y, real alpha, const real *restrict x, int64_t d) {
+    for (int64_t e = 0; e < d; e++) y[e] += alpha * x[e];
+}
+
+/* z[0..3] = x . ys[0..3]: four rows against x in one pass. */
+INLINE void SUFFIX(dot4)(const real *x, const real *const *ys, int64_t d, real *z) {
+    SUFFIX(vec) a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    int64_t e = 0;
+    for (; e + VL <= d; e += VL) {
+        SUFFIX(vec) xv = SUFFIX(load)(x + e);
+        a0 += xv * SUFFIX(load)(ys[0] + e);
+        a1 += xv * SUFFIX(load)(ys[1] + e);
+        a2 += xv * SUFFIX(load)(ys[2] + e);
+        a3 += xv * SUFFIX(load)(ys[3] + e);
     }
+    z[0] = SUFFIX(hsum)(a0), z[1] = SUFFIX(hsum)(a1), z[2] = SUFFIX(hsum)(a2), z[3] = SUFFIX(hsum)(a3);
+    for (; e < d; e++)
+        for (int64_t j = 0; j < 4; j++) z[j] += x[e] * ys[j][e];
+}
+
+/* z[j] = x . ys[j] for j < n. Example: x = (1, 2), ys = ((3, 4), (0, 1)) -> z = (11, 2). */
+INLINE void SUFFIX(rows_dot)(const real *x, const real *const *ys, int64_t n, int64_t d, real *z) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) SUFFIX(dot4)(x, ys + j, d, z + j);
+    for (; j < n; j++) z[j] = SUFFIX(dot)(x, ys[j], d);
+}
+
+/* y += c[0] xs[0] + c[1] xs[1] + c[2] xs[2] + c[3] xs[3]: four rows in one pass over y. */
+INLINE void SUFFIX(axpy4)(real *y, const real *c, const real *const *xs, int64_t d) {
+    SUFFIX(vec) c0 = c[0] + (SUFFIX(vec)){0}, c1 = c[1] + (SUFFIX(vec)){0};
+    SUFFIX(vec) c2 = c[2] + (SUFFIX(vec)){0}, c3 = c[3] + (SUFFIX(vec)){0};
+    int64_t e = 0;
+    for (; e + VL <= d; e += VL) {
+        SUFFIX(vec) acc = SUFFIX(load)(y + e) + c0 * SUFFIX(load)(xs[0] + e) + c1 * SUFFIX(load)(xs[1] + e);
+        SUFFIX(store)(y + e, acc + c2 * SUFFIX(load)(xs[2] + e) + c3 * SUFFIX(load)(xs[3] + e));
+    }
+    for (; e < d; e++) y[e] += c[0] * xs[0][e] + c[1] * xs[1][e] + c[2] * xs[2][e] + c[3] * xs[3][e];
+}
+
+/* y += scale * sum_j alpha[j * stride] xs[j], j < n. Example: y = (0, 0), scale 1,
+ * alpha = (2, 1), xs = ((1, 0), (0, 3)) -> y = (2, 3). */
+INLINE void SUFFIX(rows_axpy)(real *y, real scale, const real *alpha, int64_t stride, const real *const *xs,
+                              int64_t n, int64_t d) {
+    real c[MAX_CONTEXT];
+    for (int64_t j = 0; j < n; j++) c[j] = scale * alpha[j * stride];
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) SUFFIX(axpy4)(y, c + j, xs + j, d);
+    for (; j < n; j++) SUFFIX(axpy)(y, c[j], xs[j], d);
+}
+
+/* rows[j] = M + idx[j] * d for j < n. */
+INLINE void SUFFIX(row_ptrs)(real *M, const int64_t *idx, int64_t n, int64_t d, real **rows) {
+    for (int64_t j = 0; j < n; j++) rows[j] = M + idx[j] * d;
+}
+
+/* -log s(z) = log1p(e^-z) for z = f (label 1) or -f (label 0): the loss of one score. */
+INLINE double SUFFIX(score_loss)(real f, int label) {
+    double z = label ? (double)f : -(double)f;
+    return z > -30.0 ? log1p(exp(-z)) : -z;
+}
+
+/* f[i] = s(f[i]) for i < n, in place: a loop of its own so that it vectorises (EXPV). */
+INLINE void SUFFIX(sigmoids)(real *restrict f, int64_t n) {
+    for (int64_t i = 0; i < n; i++) f[i] = (real)1 / ((real)1 + EXPV(-f[i]));
+}
+
+/* g[a*K1 + b] = dJ/dz for input row xs[a] and output row ys[b] (b = 0: the
+ * center, label 1), a < m. Returns the loss when with_loss, else 0 (the loss
+ * costs a log per score). */
+INLINE double SUFFIX(scores)(const real *const *xs, int64_t m, const real *const *ys, int64_t K1, int64_t d,
+                                    real *g, int with_loss) {
+    double loss = 0.0;
+    for (int64_t a = 0; a < m; a++) SUFFIX(rows_dot)(xs[a], ys, K1, d, g + a * K1);
+    if (with_loss)
+        for (int64_t i = 0; i < m * K1; i++) loss += SUFFIX(score_loss)(g[i], i % K1 == 0);
+    SUFFIX(sigmoids)(g, m * K1);
+    for (int64_t a = 0; a < m; a++) g[a * K1] -= (real)1;
     return loss;
 }
 
-/* Both gradients from the snapshot, then C[out] -= lr gC and W[ctx] -= lr gW. */
-static inline void SUFFIX(apply)(real *W, real *C, int64_t d, const int64_t *ctx, int64_t m, const int64_t *out,
-                         int64_t K1, const real *g, real *gW, real *gC, real lr) {
+/* One skip-gram negative-sampling step: every score from the snapshot, then
+ * gW = G C[out] (into the scratch gW (m, d)), C[out_b] -= lr sum_a g_ab W[ctx_a]
+ * (W still the snapshot) and W[ctx_a] -= lr gW_a. g (m, K1) is scratch. */
+INLINE double SUFFIX(sg_step)(real *W, real *C, int64_t d, const int64_t *ctx, int64_t m, const int64_t *out,
+                                     int64_t K1, real *g, real *gW, real lr, int with_loss) {
+    real *xs[MAX_CONTEXT], *ys[MAX_CONTEXT + 1];
+    SUFFIX(row_ptrs)(W, ctx, m, d, xs);
+    SUFFIX(row_ptrs)(C, out, K1, d, ys);
+    double loss = SUFFIX(scores)((const real *const *)xs, m, (const real *const *)ys, K1, d, g, with_loss);
     memset(gW, 0, sizeof(real) * m * d);
-    memset(gC, 0, sizeof(real) * K1 * d);
-    for (int64_t a = 0; a < m; a++) {
-        const real *w = W + ctx[a] * d;
-        real *gw = gW + a * d;
-        for (int64_t b = 0; b < K1; b++) {
-            const real *c = C + out[b] * d;
-            real *gc = gC + b * d, gab = g[a * K1 + b];
-            for (int64_t e = 0; e < d; e++) gw[e] += gab * c[e];
-            for (int64_t e = 0; e < d; e++) gc[e] += gab * w[e];
-        }
-    }
-    for (int64_t b = 0; b < K1; b++) {
-        real *c = C + out[b] * d;
-        for (int64_t e = 0; e < d; e++) c[e] -= lr * gC[b * d + e];
-    }
-    for (int64_t a = 0; a < m; a++) {
-        real *w = W + ctx[a] * d;
-        for (int64_t e = 0; e < d; e++) w[e] -= lr * gW[a * d + e];
-    }
+    for (int64_t a = 0; a < m; a++) SUFFIX(rows_axpy)(gW + a * d, (real)1, g + a * K1, 1, (const real *const *)ys, K1, d);
+    for (int64_t b = 0; b < K1; b++) SUFFIX(rows_axpy)(ys[b], -lr, g + b, K1, (const real *const *)xs, m, d);
+    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -lr, gW + a * d, d);
+    return loss;
 }
 
 /* Skip-gram negative-sampling updates for every center position, in order.
@@ -55,9 +130,9 @@ static inline void SUFFIX(apply)(real *W, real *C, int64_t d, const int64_t *ctx
  * negatives (n, K) int32, or NULL to draw them here from the alias table
  * (prob, alias) with xorshift64* seeded by `seed`. lr moves linearly from lr0
  * to lr1 over the positions. The loss is measured on every loss_every-th
- * center (and on the first center with pairs). Returns every pair trained,
- * -1 if scratch memory could not be allocated; *loss and *measured get the
- * loss of the measured centers and their pairs. */
+ * center (and on the first center with pairs). K + 1 <= MAX_CONTEXT. Returns
+ * every pair trained, -1 if scratch memory could not be allocated (or K is too
+ * large); *loss and *measured get the loss of the measured centers and their pairs. */
 HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32_t *tokens, const int32_t *sentence,
                                 const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *negatives,
                                 const double *prob, const int64_t *alias, int64_t V, int64_t K, double lr0,
@@ -66,52 +141,54 @@ HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32
     int64_t *out = malloc(sizeof(int64_t) * K1);
     real *g = malloc(sizeof(real) * MAX_CONTEXT * K1);
     real *gW = malloc(sizeof(real) * MAX_CONTEXT * d);
-    real *gC = malloc(sizeof(real) * K1 * d);
     uint64_t state = seed | 1ULL;
     *loss = 0.0;
     *measured = 0;
-    if (!out || !g || !gW || !gC) pairs = -1;
+    if (!out || !g || !gW || K1 > MAX_CONTEXT) pairs = -1;
     for (int64_t i = 0; i < n && pairs >= 0; i++) {
         if (!centers[i]) continue;
         int64_t m = window(tokens, sentence, radius, n, i, ctx);
         if (m == 0) continue;
         outputs(tokens, i, negatives, K, prob, alias, V, &state, out);
         int with_loss = i % loss_every == 0 || *measured == 0;
-        *loss += SUFFIX(scores)(W, C, d, ctx, m, out, K1, g, with_loss);
-        if (with_loss) *measured += m;
         real lr = (real)lr_at(lr0, lr1, i, n);
-        SUFFIX(apply)(W, C, d, ctx, m, out, K1, g, gW, gC, lr);
+        *loss += SUFFIX(sg_step)(W, C, d, ctx, m, out, K1, g, gW, lr, with_loss);
+        if (with_loss) *measured += m;
         pairs += m;
     }
     free(out);
     free(g);
     free(gW);
-    free(gC);
     return pairs;
 }
 
+
+/* h (d,) = the mean of the m rows xs. */
+INLINE void SUFFIX(mean_rows)(const real *const *xs, int64_t m, int64_t d, real *h) {
+    real one = (real)1;
+    memset(h, 0, sizeof(real) * d);
+    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(h, one, xs[a], d);
+    for (int64_t e = 0; e < d; e++) h[e] /= (real)m;
+}
 
 /* One CBOW step for the m context rows ctx and the K1 output rows out: h = the
  * mean of W[ctx]; g = dJ/dz of each score z = C[out_b].h; then C[out_b] -= lr g_b h
  * and each context occurrence W[o_j] -= lr * step * dJ/dh, dJ/dh = sum_b g_b C[out_b]
  * (from the parameters before the step), step 1/m if mean_step else 1. h, gh (d,)
  * and g (K1,) are scratch. Returns the loss when with_loss, else 0. */
-static inline double SUFFIX(cbow_step)(real *W, real *C, int64_t d, const int64_t *ctx, int64_t m, const int64_t *out,
+INLINE double SUFFIX(cbow_step)(real *W, real *C, int64_t d, const int64_t *ctx, int64_t m, const int64_t *out,
                                int64_t K1, real *g, real *h, real *gh, real lr, int64_t mean_step, int with_loss) {
-    memset(h, 0, sizeof(real) * d);
-    for (int64_t a = 0; a < m; a++)
-        for (int64_t e = 0; e < d; e++) h[e] += W[ctx[a] * d + e];
-    for (int64_t e = 0; e < d; e++) h[e] /= (real)m;
-    /* h as the one input row: the skip-gram score code computes g and the loss */
-    double loss = SUFFIX(scores)(h, C, d, (const int64_t[]){0}, 1, out, K1, g, with_loss);
+    real *xs[MAX_CONTEXT], *ys[MAX_CONTEXT + 1];
+    SUFFIX(row_ptrs)(W, ctx, m, d, xs);
+    SUFFIX(row_ptrs)(C, out, K1, d, ys);
+    SUFFIX(mean_rows)((const real *const *)xs, m, d, h);
+    const real *hs[1] = {h}; /* h: the one input row */
+    double loss = SUFFIX(scores)(hs, 1, (const real *const *)ys, K1, d, g, with_loss);
     memset(gh, 0, sizeof(real) * d);
-    for (int64_t b = 0; b < K1; b++)
-        for (int64_t e = 0; e < d; e++) gh[e] += g[b] * C[out[b] * d + e];
-    for (int64_t b = 0; b < K1; b++)
-        for (int64_t e = 0; e < d; e++) C[out[b] * d + e] -= lr * g[b] * h[e];
+    SUFFIX(rows_axpy)(gh, (real)1, g, 1, (const real *const *)ys, K1, d);
+    for (int64_t b = 0; b < K1; b++) SUFFIX(axpy)(ys[b], -lr * g[b], h, d);
     real step = mean_step ? lr / (real)m : lr;
-    for (int64_t a = 0; a < m; a++)
-        for (int64_t e = 0; e < d; e++) W[ctx[a] * d + e] -= step * gh[e];
+    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -step, gh, d);
     return loss;
 }
 
@@ -131,7 +208,7 @@ HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *t
     uint64_t state = seed | 1ULL;
     *loss = 0.0;
     *measured = 0;
-    if (!out || !g || !h || !gh) predictions = -1;
+    if (!out || !g || !h || !gh || K1 > MAX_CONTEXT) predictions = -1;
     for (int64_t i = 0; i < n && predictions >= 0; i++) {
         if (!centers[i]) continue;
         int64_t m = window(tokens, sentence, radius, n, i, ctx);
@@ -150,54 +227,40 @@ HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *t
     return predictions;
 }
 
-/* Hierarchical softmax for one input row x (d,) and the path of word w: for each
- * inner node n_l (points[w*MAX_CODE + l], l < codelen[w]) with code b_l, the
- * score f = theta[n_l].x gives g_l = s(f) - (1 - b_l), stored in g (L,). Returns
- * the loss -sum log s((1 - 2 b_l) f_l) when with_loss, else 0. */
-static inline double SUFFIX(hs_scores)(const real *x, const real *theta, int64_t d, const int32_t *points,
-                               const uint8_t *codes, int64_t L, real *g, int with_loss) {
-    double loss = 0.0;
-    for (int64_t l = 0; l < L; l++) {
-        const real *t = theta + (int64_t)points[l] * d;
-        real f = (real)0;
-        for (int64_t e = 0; e < d; e++) f += x[e] * t[e];
-        g[l] = (real)1 / ((real)1 + EXP(-f)) - (real)(1 - codes[l]);
-        if (with_loss) { /* -log s(z), z = (1 - 2b) f */
-            double z = codes[l] ? -(double)f : (double)f;
-            loss += z > -30.0 ? log1p(exp(-z)) : -z;
-        }
-    }
-    return loss;
+/* The inner-node rows of a Huffman path: rows[l] = theta + points[l] * d, l < L. */
+INLINE void SUFFIX(path_ptrs)(real *theta, const int32_t *points, int64_t L, int64_t d, real **rows) {
+    for (int64_t l = 0; l < L; l++) rows[l] = theta + (int64_t)points[l] * d;
 }
 
-/* dx = sum_l g_l theta[n_l] (into dx, zeroed first); theta[n_l] -= lr g_l x. */
-static inline void SUFFIX(hs_apply)(const real *x, real *theta, int64_t d, const int32_t *points, int64_t L,
-                            const real *g, real *dx, real lr) {
-    memset(dx, 0, sizeof(real) * d);
-    for (int64_t l = 0; l < L; l++) {
-        const real *t = theta + (int64_t)points[l] * d;
-        for (int64_t e = 0; e < d; e++) dx[e] += g[l] * t[e];
-    }
-    for (int64_t l = 0; l < L; l++) {
-        real *t = theta + (int64_t)points[l] * d;
-        for (int64_t e = 0; e < d; e++) t[e] -= lr * g[l] * x[e];
-    }
+/* Hierarchical softmax for one input row x (d,) and a path of L inner-node rows
+ * ts with codes b_l: the score f = ts[l].x gives g_l = s(f) - (1 - b_l), stored
+ * in g (L,). Returns the loss -sum log s((1 - 2 b_l) f_l) when with_loss, else 0. */
+INLINE double SUFFIX(hs_scores)(const real *x, const real *const *ts, const uint8_t *codes, int64_t L,
+                                       int64_t d, real *g, int with_loss) {
+    double loss = 0.0;
+    SUFFIX(rows_dot)(x, ts, L, d, g);
+    if (with_loss)
+        for (int64_t l = 0; l < L; l++) loss += SUFFIX(score_loss)(g[l], 1 - codes[l]);
+    SUFFIX(sigmoids)(g, L);
+    for (int64_t l = 0; l < L; l++) g[l] -= (real)(1 - codes[l]);
+    return loss;
 }
 
 /* One CBOW HS step: h, the mean of W[ctx] (m rows), predicts the path (pt, cd, L);
  * theta steps by -lr dJ/dtheta and every context occurrence by -lr dJ/dh
  * (word2vec.c's update). g (L,), h and dx (d,) are scratch. Returns the loss. */
-static inline double SUFFIX(cbow_hs_step)(real *W, real *theta, int64_t d, const int64_t *ctx, int64_t m,
+INLINE double SUFFIX(cbow_hs_step)(real *W, real *theta, int64_t d, const int64_t *ctx, int64_t m,
                                   const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *h, real *dx,
                                   real lr, int with_loss) {
-    memset(h, 0, sizeof(real) * d);
-    for (int64_t a = 0; a < m; a++)
-        for (int64_t e = 0; e < d; e++) h[e] += W[ctx[a] * d + e];
-    for (int64_t e = 0; e < d; e++) h[e] /= (real)m;
-    double loss = SUFFIX(hs_scores)(h, theta, d, pt, cd, L, g, with_loss);
-    SUFFIX(hs_apply)(h, theta, d, pt, L, g, dx, lr);
-    for (int64_t a = 0; a < m; a++)
-        for (int64_t e = 0; e < d; e++) W[ctx[a] * d + e] -= lr * dx[e];
+    real *xs[MAX_CONTEXT], *ts[MAX_CODE];
+    SUFFIX(row_ptrs)(W, ctx, m, d, xs);
+    SUFFIX(path_ptrs)(theta, pt, L, d, ts);
+    SUFFIX(mean_rows)((const real *const *)xs, m, d, h);
+    double loss = SUFFIX(hs_scores)(h, (const real *const *)ts, cd, L, d, g, with_loss);
+    memset(dx, 0, sizeof(real) * d);
+    SUFFIX(rows_axpy)(dx, (real)1, g, 1, (const real *const *)ts, L, d);
+    for (int64_t l = 0; l < L; l++) SUFFIX(axpy)(ts[l], -lr * g[l], h, d);
+    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -lr, dx, d);
     return loss;
 }
 
@@ -205,22 +268,21 @@ static inline double SUFFIX(cbow_hs_step)(real *W, real *theta, int64_t d, const
  * all m x L scores and every dJ/dW[o_a] come from the parameters before the
  * step, then theta and W[o_a] step by -lr times the gradient. g (m, MAX_CODE)
  * and dx (m, d) are scratch. Returns the loss. */
-static inline double SUFFIX(sg_hs_step)(real *W, real *theta, int64_t d, const int64_t *ctx, int64_t m,
+INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, int64_t d, const int64_t *ctx, int64_t m,
                                 const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *dx, real lr,
                                 int with_loss) {
+    real *xs[MAX_CONTEXT], *ts[MAX_CODE];
+    SUFFIX(row_ptrs)(W, ctx, m, d, xs);
+    SUFFIX(path_ptrs)(theta, pt, L, d, ts);
     double loss = 0.0;
+    memset(dx, 0, sizeof(real) * m * d);
     for (int64_t a = 0; a < m; a++) {
-        real *ga = g + a * MAX_CODE, *dxa = dx + a * d;
-        loss += SUFFIX(hs_scores)(W + ctx[a] * d, theta, d, pt, cd, L, ga, with_loss);
-        memset(dxa, 0, sizeof(real) * d);
-        for (int64_t l = 0; l < L; l++)
-            for (int64_t e = 0; e < d; e++) dxa[e] += ga[l] * theta[(int64_t)pt[l] * d + e];
+        real *ga = g + a * MAX_CODE;
+        loss += SUFFIX(hs_scores)(xs[a], (const real *const *)ts, cd, L, d, ga, with_loss);
+        SUFFIX(rows_axpy)(dx + a * d, (real)1, ga, 1, (const real *const *)ts, L, d);
     }
-    for (int64_t a = 0; a < m; a++)
-        for (int64_t l = 0; l < L; l++)
-            for (int64_t e = 0; e < d; e++) theta[(int64_t)pt[l] * d + e] -= lr * g[a * MAX_CODE + l] * W[ctx[a] * d + e];
-    for (int64_t a = 0; a < m; a++)
-        for (int64_t e = 0; e < d; e++) W[ctx[a] * d + e] -= lr * dx[a * d + e];
+    for (int64_t l = 0; l < L; l++) SUFFIX(rows_axpy)(ts[l], -lr, g + l, MAX_CODE, (const real *const *)xs, m, d);
+    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -lr, dx + a * d, d);
     return loss;
 }
 
