@@ -1,6 +1,7 @@
 """Thread scaling: training words/s of `w2v train` with 1 and with N workers.
 
     python bench/scaling.py ../shared/corpora/wiki100m.txt.xz [--epochs 1] [--rounds 3] [--engine c]
+        [--model skipgram|cbow] [--loss neg|hs]
 
 Uses the same prepared corpus as `bench/peer.py` (WORKDIR/corpus.txt). Runs
 are whole processes, alternating 1 worker and N workers so that machine noise
@@ -49,6 +50,12 @@ def train_cmd(corpus: Path, out: Path, workers: int, a) -> list[str]:
             str(workers),
             "--engine",
             a.engine,
+            "--model",
+            a.model,
+            "--loss",
+            a.loss,
+            "--checkpoint-every",
+            "0",
         ]
         + (["--batch-words", str(a.batch_words)] if a.batch_words else [])
     )
@@ -120,6 +127,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--engine", default="auto", choices=["auto", "c", "numpy"])
+    ap.add_argument("--model", default="skipgram", choices=["skipgram", "cbow"])
+    ap.add_argument("--loss", default="neg", choices=["neg", "hs"])
     ap.add_argument("--batch-words", type=int, default=0, help="centers per numpy-engine step (0: w2v's default)")
     ap.add_argument("--workdir", type=Path, default=HERE / ".work")
     ap.add_argument("--reference-rounds", type=int, default=3, help="rounds of machine.py's reference (0: skip)")
@@ -129,7 +138,9 @@ def main() -> None:
     prepare_corpus(a.corpus, corpus)
     rows, uses, words = measure(corpus, a)
     med = {k: statistics.median(v) for k, v in rows.items()}
-    print(f"\nengine {a.engine}, {a.epochs} epoch(s), median of {a.rounds} rounds (training words/s):")
+    print(
+        f"\n{a.model} {a.loss}, engine {a.engine}, {a.epochs} epoch(s), median of {a.rounds} rounds (training words/s):"
+    )
     for key, value in med.items():
         print(f"  {key:<28} {value:>12,.0f}   {value / med['1 worker']:.2f}x")
     ratios = [m / o for o, m in zip(rows["1 worker"], rows[f"{a.workers} workers"])]

@@ -26,6 +26,11 @@ import numpy as np
 from w2v_cli.engines import forked
 from w2v_cli.engines.base import Engine, Job, Stream
 
+# Jobs queued per worker before this thread waits for the oldest. More than a
+# segment's worth (a segment is about 20 jobs of the C engine), so the workers
+# still have work while this thread prepares the next segment.
+QUEUED_JOBS = 16
+
 OnResult = Callable[[Job, float, int], None]
 OnEpochEnd = Callable[[int], None]
 
@@ -64,7 +69,7 @@ def run_jobs(jobs: Stream, engine: Engine, W, C, workers: int, on_result: OnResu
                 continue
             inline = helps and sum(not f.done() for _, f in pending) >= 2 * threads
             pending.append((job, _finished(run(job)) if inline else pool.submit(run, job)))
-            drain(2 * workers)
+            drain(QUEUED_JOBS * workers)
     finally:
         for _, fut in pending:
             fut.cancel()

@@ -79,6 +79,30 @@ static inline void outputs(const int32_t *tokens, int64_t i, const int32_t *nega
         out[k + 1] = negatives ? negatives[i * K + k] : draw(prob, alias, V, next_uniform(state));
 }
 
+/* A center to train: its position i, its m context words and its output words
+ * (the center's own word, then its negatives). */
+typedef struct {
+    int64_t i, m;
+    int64_t ctx[MAX_CONTEXT], out[MAX_CONTEXT];
+} Center;
+
+/* The first position j >= from with centers[j] set and a non-empty window, its
+ * window into c (c->i = j); c->i = n when there is none. Returns c->i. */
+static inline int64_t next_center(const int32_t *tokens, const int32_t *sentence, const int32_t *radius,
+                                  const uint8_t *centers, int64_t n, int64_t from, Center *c) {
+    for (c->i = from; c->i < n; c->i++)
+        if (centers[c->i] && (c->m = window(tokens, sentence, radius, n, c->i, c->ctx)) > 0) break;
+    return c->i;
+}
+
+/* Asks for the rows base + idx[j] * row_bytes (j < count) to be brought into the
+ * cache for writing: the kernels do it for the next center while they train this one. */
+static inline void prefetch_rows(const void *base, const int64_t *idx, int64_t count, int64_t row_bytes) {
+    for (int64_t j = 0; j < count; j++)
+        for (int64_t off = 0; off < row_bytes; off += 64)
+            __builtin_prefetch((const char *)base + idx[j] * row_bytes + off, 1, 3);
+}
+
 /* The learning rate at position i of n, moving linearly from lr0 to lr1. */
 static inline double lr_at(double lr0, double lr1, int64_t i, int64_t n) {
     return lr0 + (lr1 - lr0) * ((double)i / (double)n);

@@ -137,26 +137,29 @@ HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32
                                 const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *negatives,
                                 const double *prob, const int64_t *alias, int64_t V, int64_t K, double lr0,
                                 double lr1, uint64_t seed, int64_t loss_every, double *loss, int64_t *measured) {
-    int64_t K1 = K + 1, ctx[MAX_CONTEXT], pairs = 0;
-    int64_t *out = malloc(sizeof(int64_t) * K1);
+    int64_t K1 = K + 1, pairs = 0, row = d * (int64_t)sizeof(real);
     real *g = malloc(sizeof(real) * MAX_CONTEXT * K1);
     real *gW = malloc(sizeof(real) * MAX_CONTEXT * d);
+    Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
     uint64_t state = seed | 1ULL;
     *loss = 0.0;
     *measured = 0;
-    if (!out || !g || !gW || K1 > MAX_CONTEXT) pairs = -1;
-    for (int64_t i = 0; i < n && pairs >= 0; i++) {
-        if (!centers[i]) continue;
-        int64_t m = window(tokens, sentence, radius, n, i, ctx);
-        if (m == 0) continue;
-        outputs(tokens, i, negatives, K, prob, alias, V, &state, out);
-        int with_loss = i % loss_every == 0 || *measured == 0;
-        real lr = (real)lr_at(lr0, lr1, i, n);
-        *loss += SUFFIX(sg_step)(W, C, d, ctx, m, out, K1, g, gW, lr, with_loss);
-        if (with_loss) *measured += m;
-        pairs += m;
+    if (!g || !gW || K1 > MAX_CONTEXT) pairs = -1;
+    if (next_center(tokens, sentence, radius, centers, n, 0, cur) < n)
+        outputs(tokens, cur->i, negatives, K, prob, alias, V, &state, cur->out);
+    while (pairs >= 0 && cur->i < n) {
+        if (next_center(tokens, sentence, radius, centers, n, cur->i + 1, nxt) < n) {
+            outputs(tokens, nxt->i, negatives, K, prob, alias, V, &state, nxt->out);
+            prefetch_rows(C, nxt->out, K1, row);
+            prefetch_rows(W, nxt->ctx, nxt->m, row);
+        }
+        int with_loss = cur->i % loss_every == 0 || *measured == 0;
+        real lr = (real)lr_at(lr0, lr1, cur->i, n);
+        *loss += SUFFIX(sg_step)(W, C, d, cur->ctx, cur->m, cur->out, K1, g, gW, lr, with_loss);
+        if (with_loss) *measured += cur->m;
+        pairs += cur->m;
+        swap = cur, cur = nxt, nxt = swap;
     }
-    free(out);
     free(g);
     free(gW);
     return pairs;
@@ -202,25 +205,28 @@ HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *t
                            const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *negatives,
                            const double *prob, const int64_t *alias, int64_t V, int64_t K, double lr0, double lr1,
                            uint64_t seed, int64_t loss_every, int64_t mean_step, double *loss, int64_t *measured) {
-    int64_t K1 = K + 1, ctx[MAX_CONTEXT], predictions = 0;
-    int64_t *out = malloc(sizeof(int64_t) * K1);
+    int64_t K1 = K + 1, predictions = 0, row = d * (int64_t)sizeof(real);
     real *g = malloc(sizeof(real) * K1), *h = malloc(sizeof(real) * d), *gh = malloc(sizeof(real) * d);
+    Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
     uint64_t state = seed | 1ULL;
     *loss = 0.0;
     *measured = 0;
-    if (!out || !g || !h || !gh || K1 > MAX_CONTEXT) predictions = -1;
-    for (int64_t i = 0; i < n && predictions >= 0; i++) {
-        if (!centers[i]) continue;
-        int64_t m = window(tokens, sentence, radius, n, i, ctx);
-        if (m == 0) continue;
-        outputs(tokens, i, negatives, K, prob, alias, V, &state, out);
-        int with_loss = i % loss_every == 0 || *measured == 0;
-        real lr = (real)lr_at(lr0, lr1, i, n);
-        *loss += SUFFIX(cbow_step)(W, C, d, ctx, m, out, K1, g, h, gh, lr, mean_step, with_loss);
+    if (!g || !h || !gh || K1 > MAX_CONTEXT) predictions = -1;
+    if (next_center(tokens, sentence, radius, centers, n, 0, cur) < n)
+        outputs(tokens, cur->i, negatives, K, prob, alias, V, &state, cur->out);
+    while (predictions >= 0 && cur->i < n) {
+        if (next_center(tokens, sentence, radius, centers, n, cur->i + 1, nxt) < n) {
+            outputs(tokens, nxt->i, negatives, K, prob, alias, V, &state, nxt->out);
+            prefetch_rows(C, nxt->out, K1, row);
+            prefetch_rows(W, nxt->ctx, nxt->m, row);
+        }
+        int with_loss = cur->i % loss_every == 0 || *measured == 0;
+        real lr = (real)lr_at(lr0, lr1, cur->i, n);
+        *loss += SUFFIX(cbow_step)(W, C, d, cur->ctx, cur->m, cur->out, K1, g, h, gh, lr, mean_step, with_loss);
         if (with_loss) *measured += 1;
         predictions++;
+        swap = cur, cur = nxt, nxt = swap;
     }
-    free(out);
     free(g);
     free(h);
     free(gh);
@@ -297,25 +303,32 @@ HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t 
                          const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *points,
                          const uint8_t *codes, const int32_t *codelen, double lr0, double lr1, int64_t loss_every,
                          int64_t cbow, double *loss, int64_t *measured) {
-    int64_t ctx[MAX_CONTEXT], count = 0;
+    int64_t count = 0, row = d * (int64_t)sizeof(real);
     real *g = malloc(sizeof(real) * MAX_CONTEXT * MAX_CODE), *h = malloc(sizeof(real) * d);
     real *dx = malloc(sizeof(real) * MAX_CONTEXT * d);
+    Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
     *loss = 0.0;
     *measured = 0;
     if (!g || !h || !dx) count = -1;
-    for (int64_t i = 0; i < n && count >= 0; i++) {
-        if (!centers[i]) continue;
-        int64_t m = window(tokens, sentence, radius, n, i, ctx), w = tokens[i];
-        if (m == 0) continue;
+    next_center(tokens, sentence, radius, centers, n, 0, cur);
+    while (count >= 0 && cur->i < n) {
+        if (next_center(tokens, sentence, radius, centers, n, cur->i + 1, nxt) < n) {
+            int64_t w = tokens[nxt->i];
+            for (int64_t l = 0; l < codelen[w]; l++) nxt->out[l] = points[w * MAX_CODE + l];
+            prefetch_rows(theta, nxt->out, codelen[w], row);
+            prefetch_rows(W, nxt->ctx, nxt->m, row);
+        }
+        int64_t m = cur->m, w = tokens[cur->i];
         const int32_t *pt = points + w * MAX_CODE;
         const uint8_t *cd = codes + w * MAX_CODE;
-        int with_loss = i % loss_every == 0 || *measured == 0;
-        real lr = (real)lr_at(lr0, lr1, i, n);
+        int with_loss = cur->i % loss_every == 0 || *measured == 0;
+        real lr = (real)lr_at(lr0, lr1, cur->i, n);
         int64_t done = cbow ? 1 : m;
-        *loss += cbow ? SUFFIX(cbow_hs_step)(W, theta, d, ctx, m, pt, cd, codelen[w], g, h, dx, lr, with_loss)
-                      : SUFFIX(sg_hs_step)(W, theta, d, ctx, m, pt, cd, codelen[w], g, dx, lr, with_loss);
+        *loss += cbow ? SUFFIX(cbow_hs_step)(W, theta, d, cur->ctx, m, pt, cd, codelen[w], g, h, dx, lr, with_loss)
+                      : SUFFIX(sg_hs_step)(W, theta, d, cur->ctx, m, pt, cd, codelen[w], g, dx, lr, with_loss);
         if (with_loss) *measured += done;
         count += done;
+        swap = cur, cur = nxt, nxt = swap;
     }
     free(g);
     free(h);
