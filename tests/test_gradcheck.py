@@ -90,6 +90,52 @@ def test_broken_batched_trainer_code_fails(monkeypatch):
     assert not result.passed
 
 
+def flipped_codes(real):
+    def entries(words, tree):
+        owner, nodes, bits, starts = real(words, tree)
+        return owner, nodes, 1 - bits, starts
+
+    return entries
+
+
+def context_means_without_repeats(real):
+    """The CBOW means with each center's repeated context words counted once: repeats not summed."""
+
+    def means(W, batch, window):
+        rows, inv, m, H, oi = real(W, batch, window)
+        pairs = np.unique(np.stack([inv, batch.tokens[oi]]), axis=1, return_index=True)[1]
+        once = np.zeros(oi.size, bool)
+        once[pairs] = True
+        H = np.zeros_like(H)
+        np.add.at(H, inv[once], W[batch.tokens[oi[once]]])
+        return rows, inv, m, H / m[:, None], oi
+
+    return means
+
+
+def softmax_without_1_over_m(real):
+    def grads(W, C, batch, window):
+        loss, centers, rows_W, rows_C, m = real(W, C, batch, window)
+        rows_W.grad *= m[:, None]
+        return loss, centers, rows_W, rows_C, m
+
+    return grads
+
+
+@pytest.mark.parametrize(
+    "name, broken, checks",
+    [
+        ("_path_entries", flipped_codes, ["batch-skipgram-hs", "batch-cbow-hs"]),
+        ("_context_means", context_means_without_repeats, ["batch-cbow-neg", "batch-cbow-softmax", "batch-cbow-hs"]),
+        ("cbow_softmax_grads", softmax_without_1_over_m, ["batch-cbow-softmax"]),
+    ],
+)
+def test_broken_batched_cbow_and_hs_code_fails(monkeypatch, name, broken, checks):
+    """Flipped codes, a repeated context word not summed, the 1/m dropped: each check that runs the code fails."""
+    monkeypatch.setattr(numpy_math, name, broken(getattr(numpy_math, name)))
+    assert not any(r.passed for r in gradcheck.run_checks(S, checks))
+
+
 def test_broken_sigmoid_derivative_fails(monkeypatch):
     monkeypatch.setattr(losses, "sigmoid_derivative", lambda x: losses.sigmoid(x))
     [result] = gradcheck.run_checks(S, ["sigmoid"])

@@ -108,7 +108,9 @@ class TrainConfig:
                                "enough to stay close to sequential SGD.", low=16)  # fmt: skip
     init_from: str | None = setting(None, "A model.w2v (or output directory) to continue training: its words keep "
                                     "their input and output vectors, new words that pass min_count join with fresh "
-                                    "ones, old and new counts add up, and the learning rate starts again from lr.",
+                                    "ones, old and new counts add up, and the learning rate starts again from lr. "
+                                    "With loss hs, each inner node of the new tree over the same words as one of the "
+                                    "old tree's keeps its vector.",
                                     kind=str, path=True)  # fmt: skip
     checkpoint_every: float = setting(10.0, "Minutes between checkpoints (checkpoint.w2v in the output directory: "
                                       "W, C and the run's state; 0.05 s for a 68k-word, 100-d model); 0 turns "
@@ -173,10 +175,6 @@ def validate(cfg: TrainConfig) -> TrainConfig:
             _check_value(key, value, f.metadata)
     if cfg.lr is None:
         cfg.lr = DEFAULT_LR.get(cfg.model, DEFAULT_LR["skipgram"])
-    if cfg.model == "cbow" and cfg.loss == "softmax":
-        raise W2VError("model 'cbow' runs with loss 'neg' or 'hs'; CBOW softmax is not built yet")
-    if cfg.loss == "hs" and cfg.engine == "numpy":
-        raise W2VError("loss 'hs' runs on the compiled engine; the numpy engine's is not built yet")
     if cfg.loss == "neg" and cfg.negative < 1:
         raise W2VError(f"config key 'negative' must be >= 1 with loss 'neg', got {cfg.negative}")
     if cfg.min_lr is not None and cfg.min_lr > cfg.lr:
@@ -187,6 +185,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
 
 SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 MIN_VOCAB_MEMORY = 64 << 20  # room for a 1 MiB block's worst case after a prune
+
+
+def worker_count(cfg: TrainConfig) -> int:
+    """The workers a run uses: `cfg.workers`, or one per core when it is 0."""
+    return cfg.workers or os.cpu_count() or 1
 
 
 def parse_size(text: str) -> int | None:

@@ -9,12 +9,11 @@ real run would stop at.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from w2v_cli import preflight
-from w2v_cli.config import TrainConfig
+from w2v_cli.config import TrainConfig, worker_count
 from w2v_cli.corpus import expand_paths
 from w2v_cli.engines import engine_class, resolve_engine
 from w2v_cli.errors import W2VError
@@ -43,7 +42,7 @@ def dry_run(cfg: TrainConfig, progress: Progress | None = None, seconds: float =
     try:
         counted = count_vocabulary(cfg, files, ids, progress)
         vocab = counted.vocab
-        workers = cfg.workers or os.cpu_count() or 1
+        workers = worker_count(cfg)
         scratch = engine_class(engine_name).scratch_bytes(cfg, len(vocab))
         problems += _problems(lambda: preflight.check_model_memory(cfg, scratch, len(vocab), workers))
         problems += _problems(lambda: preflight.check_output_disk(vocab.words, cfg.dim, where))

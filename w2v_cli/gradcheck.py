@@ -167,20 +167,28 @@ def check_batch(s: Settings, rng: np.random.Generator, loss: str) -> list[Triple
     ]
 
 
-def check_batch_cbow(s: Settings, rng: np.random.Generator) -> list[Triple]:
-    """The numpy engine's batched CBOW gradients, against finite differences and against `losses.py`."""
-    from w2v_cli.reference import reference_cbow_batch
+def check_batch_mode(s: Settings, rng: np.random.Generator, model: str, loss: str) -> list[Triple]:
+    """The numpy engine's batched CBOW or HS gradients, against finite differences and against `losses.py`.
+
+    For loss "hs", C is theta (V - 1, d) over a Huffman tree of random counts.
+    """
+    from w2v_cli.engines.base import tree_arrays
+    from w2v_cli.reference import reference_mode_batch
 
     W, C = _problem(s, rng)
+    tree = None
+    if loss == "hs":
+        paths, codes, C, counts = _tree(s, rng)
+        tree = tree_arrays(counts)
     batch = random_batch(s, rng, loss="neg")
 
     def f(W_, C_):
-        return numpy_math.batch_loss_and_grads(W_, C_, batch, s.window, "neg", "cbow")
+        return numpy_math.batch_loss_and_grads(W_, C_, batch, s.window, loss, model, tree)
 
     value, _, g_W, g_C = f(W, C)
     n_W = numerical_gradient(lambda M: f(M, C)[0], W.copy(), s.step)
     n_C = numerical_gradient(lambda M: f(W, M)[0], C.copy(), s.step)
-    ref_loss, r_W, r_C = reference_cbow_batch(W, C, batch, s.window)
+    ref_loss, r_W, r_C = reference_mode_batch(W, C, batch, s.window, model, loss, (paths, codes) if tree else None)
     return [
         ("dJ/dW", g_W, n_W), ("dJ/dC", g_C, n_C), ("dJ/dW = reference", g_W, r_W), ("dJ/dC = reference", g_C, r_C),
         ("loss = reference", np.array([value]), np.array([ref_loss])),
@@ -267,7 +275,7 @@ def check_kernel_cbow(s: Settings, rng: np.random.Generator) -> list[Triple]:
 
 def check_kernel_hs(s: Settings, rng: np.random.Generator, model: str) -> list[Triple]:
     """One hierarchical-softmax step of the compiled kernel equals the update `reference_hs_step` describes."""
-    from w2v_cli.engines.c_engine import tree_arrays
+    from w2v_cli.engines.base import tree_arrays
     from w2v_cli.reference import kernel_hs_delta, reference_hs_step
 
     W, _ = _problem(s, rng)
@@ -288,7 +296,8 @@ def check_kernel_float32(s: Settings, rng: np.random.Generator) -> list[Triple]:
     """
     from dataclasses import replace
 
-    from w2v_cli.engines.c_engine import CBOW_MEAN_STEP, tree_arrays
+    from w2v_cli.engines.base import tree_arrays
+    from w2v_cli.engines.c_engine import CBOW_MEAN_STEP
     from w2v_cli.reference import kernel_hs_delta
 
     s = replace(s, dim=max(s.dim, 19))
@@ -325,7 +334,10 @@ CHECKS: dict[str, Callable[[Settings, np.random.Generator], list[Triple]]] = {
     "skipgram-neg": lambda s, rng: check_skipgram(s, rng, "neg"),
     "batch-softmax": lambda s, rng: check_batch(s, rng, "softmax"),
     "batch-neg": lambda s, rng: check_batch(s, rng, "neg"),
-    "batch-cbow-neg": check_batch_cbow,
+    "batch-cbow-neg": lambda s, rng: check_batch_mode(s, rng, "cbow", "neg"),
+    "batch-cbow-softmax": lambda s, rng: check_batch_mode(s, rng, "cbow", "softmax"),
+    "batch-skipgram-hs": lambda s, rng: check_batch_mode(s, rng, "skipgram", "hs"),
+    "batch-cbow-hs": lambda s, rng: check_batch_mode(s, rng, "cbow", "hs"),
     "cbow-neg": lambda s, rng: check_cbow(s, rng, "neg"),
     "cbow-neg-repeated": lambda s, rng: check_cbow(s, rng, "neg", repeated=True),
     "cbow-softmax": lambda s, rng: check_cbow(s, rng, "softmax", repeated=True),

@@ -31,7 +31,7 @@ import numpy as np
 
 from w2v_cli import checkpoint, preflight
 from w2v_cli.checkpoint import Stop, check_fingerprint, fingerprint
-from w2v_cli.config import TrainConfig, to_dict, validate, vocab_memory_bytes
+from w2v_cli.config import TrainConfig, to_dict, validate, vocab_memory_bytes, worker_count
 from w2v_cli.corpus import expand_paths
 from w2v_cli.engines import engine_class, resolve_engine
 from w2v_cli.errors import W2VError
@@ -115,7 +115,7 @@ def train(
     ids = IdFile(where)
     try:
         counted = count_vocabulary(cfg, files, ids, progress, start)
-        workers = cfg.workers or os.cpu_count() or 1
+        workers = worker_count(cfg)
         scratch = engine_class(engine_name).scratch_bytes(cfg, len(counted.vocab))
         preflight.check_model_memory(cfg, scratch, len(counted.vocab), workers)
         if workdir is None:  # the outputs go to cfg.output (with a workdir, the caller saves nothing)
@@ -147,8 +147,6 @@ def load_start(cfg: TrainConfig) -> Vectors:
     model = load_vectors(cfg.init_from)
     if model.output is None or model.counts is None:
         raise W2VError(f"--init-from needs a model.w2v with output vectors and counts; {cfg.init_from} has not")
-    if cfg.loss == "hs":
-        raise W2VError("--init-from does not work with loss 'hs' yet: the Huffman tree changes with the vocabulary")
     if model.dim != cfg.dim:
         raise W2VError(f"--init-from: the model has {model.dim} dimensions, this run {cfg.dim}; pass --dim {model.dim}")
     old = model.meta.get("config") or {}

@@ -81,11 +81,22 @@ def reference_batch(W, U, batch: Batch, window: int, loss: str):
     return total, g_W, g_U
 
 
-def reference_cbow_batch(W, C, batch: Batch, window: int):
-    """The CBOW batch loss and gradients summed from `losses.cbow_neg_loss_and_gradient`, center by center."""
+def reference_mode_batch(W, C, batch: Batch, window: int, model: str, loss: str, tree=None):
+    """The batch loss and gradients of CBOW (neg, softmax) or HS (both models), summed center by center.
+
+    Each center's term is the `losses.py` function of its mode; for HS, C is
+    theta and tree = (paths, codes) of `losses.huffman_tree`. Returns (loss, dJ/dW, dJ/dC).
+    """
     total, g_W, g_C = 0.0, np.zeros_like(W), np.zeros_like(C)
     for i, contexts in _center_contexts(batch, window):
-        l, gw, gc = losses.cbow_neg_loss_and_gradient(W, C, contexts, int(batch.tokens[i]), batch.negatives[i])
+        c = int(batch.tokens[i])
+        if loss == "hs":
+            fn = losses.cbow_hs if model == "cbow" else losses.skipgram_hs
+            l, gw, gc = fn(c, contexts, W, C, *tree)
+        elif loss == "softmax":
+            l, gw, gc = losses.cbow_softmax_loss_and_gradient(W, C, contexts, c)
+        else:
+            l, gw, gc = losses.cbow_neg_loss_and_gradient(W, C, contexts, c, batch.negatives[i])
         total, g_W, g_C = total + l, g_W + gw, g_C + gc
     return total, g_W, g_C
 

@@ -12,7 +12,6 @@ seconds of real jobs for the dry run.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,9 +22,9 @@ import numpy as np
 
 from w2v_cli import checkpoint, sampling
 from w2v_cli.checkpoint import Interrupted, Stop
-from w2v_cli.config import TrainConfig, to_dict
+from w2v_cli.config import TrainConfig, to_dict, worker_count
 from w2v_cli.engines import Job, make_engine, runners
-from w2v_cli.engines.base import Stream
+from w2v_cli.engines.base import Stream, matching_nodes, node_signatures
 from w2v_cli.errors import W2VError
 from w2v_cli.progress import Progress
 from w2v_cli.scan import IdFile
@@ -55,9 +54,7 @@ def start_run(cfg: TrainConfig, counted: Counted, resume: tuple | None, start: V
     if resume is None:
         W, C = init_vectors(np.random.default_rng(cfg.seed), len(vocab), cfg.dim, cfg.loss)
         if start is not None:
-            rows = [start.index[w] for w in vocab.words if w in start.index]
-            new_ids = [i for i, w in enumerate(vocab.words) if w in start.index]
-            W[new_ids], C[new_ids] = start.matrix[rows], start.output[rows]
+            carry_over(start, vocab, W, C, cfg.loss)
         return Run(W, C, Tracker(cfg.epochs, cfg.epochs * counted.train_words), [], Position())
     vecs, state = resume
     if vecs.words != vocab.words or not np.array_equal(vecs.counts, vocab.counts):
@@ -66,6 +63,24 @@ def start_run(cfg: TrainConfig, counted: Counted, resume: tuple | None, start: V
         np.array(vecs.matrix, np.float32), np.array(vecs.output, np.float32), Tracker.from_state(state["tracker"]),
         state["evals"], Position(**state["position"]), state["train_seconds"],
     )  # fmt: skip
+
+
+def carry_over(start: Vectors, vocab, W: np.ndarray, C: np.ndarray, loss: str) -> None:
+    """`start`'s rows for the words it shares with `vocab`, into W and C.
+
+    For hierarchical softmax, C is theta: an inner node of the new tree takes the
+    vector of the old tree's node over the same set of words (all of them, when
+    the vocabulary and counts are unchanged); the others keep their zeros.
+    """
+    rows = [start.index[w] for w in vocab.words if w in start.index]
+    new_ids = [i for i, w in enumerate(vocab.words) if w in start.index]
+    W[new_ids] = start.matrix[rows]
+    if loss != "hs":
+        C[new_ids] = start.output[rows]
+    elif len(vocab) > 1 and len(start.words) > 1:
+        old = node_signatures(start.words, start.counts)
+        new_nodes, old_nodes = matching_nodes(old, node_signatures(vocab.words, vocab.counts))
+        C[new_nodes] = start.output[old_nodes]
 
 
 def checkpointer(cfg: TrainConfig, counted: Counted, engine_name: str, prints: list[dict], outdir: Path):
@@ -101,7 +116,7 @@ def init_vectors(
 
 def setup_training(cfg: TrainConfig, engine_name: str, counted: Counted, W: np.ndarray, C: np.ndarray):
     """The engine and W, C where its workers can share them: (engine, W, C, keep probabilities, workers)."""
-    workers = cfg.workers or os.cpu_count() or 1
+    workers = worker_count(cfg)
     vocab = counted.vocab
     keep = sampling.keep_probabilities(vocab.counts, cfg.sample)
     noise = sampling.alias_table(sampling.noise_cdf(vocab.counts, cfg.noise_exponent))

@@ -22,11 +22,9 @@ def resolve_engine(cfg, note: Callable[[str], None] = lambda text: None) -> str:
 
     `note` hears why an `auto` run falls back to the slower numpy engine.
     """
-    if cfg.loss == "hs" and not native.available():
-        raise W2VError("loss 'hs' needs the compiled kernel, which is not installed; reinstall w2v")
     if cfg.engine == "numpy" or cfg.loss == "softmax":
         if cfg.engine == "c":
-            raise W2VError("engine 'c' supports loss 'neg' only; use --engine numpy for softmax")
+            raise W2VError("engine 'c' supports loss 'neg' and 'hs'; use --engine numpy for softmax")
         return "numpy"
     if not native.available():
         if cfg.engine == "c":

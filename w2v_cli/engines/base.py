@@ -21,8 +21,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from hashlib import blake2b
 
 import numpy as np
+
+from w2v_cli.losses import MAX_CODE, huffman_tree
 
 Array = np.ndarray
 LOSS_EVERY = 32  # the loss is measured on every 32nd center: a log per score costs as much as its sigmoid
@@ -103,3 +106,43 @@ class Engine(ABC):
     @abstractmethod
     def run(self, W: Array, C: Array, job: Job) -> tuple[float, int]:
         """Train `job` into W and C in place; returns (loss, pairs) as the module docstring says."""
+
+
+def tree_arrays(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Huffman tree of `losses.huffman_tree` as the engines read it: points, codes (V, MAX_CODE), lengths (V,).
+
+    Example: counts [3, 2, 1] -> points [[1, 0..], [1, 0, 0..], [1, 0, 0..]], codelen [1, 2, 2].
+    """
+    paths, codes = huffman_tree(counts)
+    V = len(paths)
+    points, bits = np.zeros((V, MAX_CODE), np.int32), np.zeros((V, MAX_CODE), np.uint8)
+    for w, (p, c) in enumerate(zip(paths, codes)):
+        points[w, : len(p)], bits[w, : len(c)] = p, c
+    return points, bits, np.array([len(p) for p in paths], np.int32)
+
+
+def node_signatures(words: list[str], counts) -> np.ndarray:
+    """(V - 1, 2) uint64: for each inner node of the Huffman tree over `counts`, a hash of the words below it
+    and their number.
+
+    Two trees' inner nodes with equal signatures stand for the same set of words
+    (the hash is the 64-bit sum of each word's blake2b, so a false match needs a collision).
+    """
+    points, _, codelen = tree_arrays(counts)
+    hashes = np.array([int.from_bytes(blake2b(w.encode(), digest_size=8).digest(), "little") for w in words], np.uint64)
+    V = len(words)
+    nodes = points[np.arange(MAX_CODE) < codelen[:, None]]  # row-major: each word's path in turn
+    below = np.repeat(np.arange(V), codelen)
+    sums = np.zeros(V - 1, np.uint64)
+    np.add.at(sums, nodes, hashes[below])  # wraps modulo 2^64
+    return np.stack([sums, np.bincount(nodes, minlength=V - 1).astype(np.uint64)], axis=1)
+
+
+def matching_nodes(old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(new ids, old ids) of the inner nodes whose `node_signatures` agree.
+
+    Example: old [[5, 2], [9, 3]], new [[9, 3], [4, 2]] -> ([0], [1]).
+    """
+    where = {(int(a), int(b)): i for i, (a, b) in enumerate(old)}
+    pairs = [(j, where[(int(a), int(b))]) for j, (a, b) in enumerate(new) if (int(a), int(b)) in where]
+    return np.array([j for j, _ in pairs], np.int64), np.array([i for _, i in pairs], np.int64)

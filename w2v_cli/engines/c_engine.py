@@ -27,9 +27,8 @@ import numpy as np
 
 from w2v_cli import native
 from w2v_cli.engines import heap
-from w2v_cli.engines.base import LOSS_EVERY, Batch, Engine, Job
+from w2v_cli.engines.base import LOSS_EVERY, Batch, Engine, Job, tree_arrays
 from w2v_cli.errors import W2VError
-from w2v_cli.losses import MAX_CODE, huffman_tree
 
 JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
 MAX_WINDOW = 64  # the kernel's context buffer holds 2 x 64 words
@@ -82,16 +81,3 @@ class CEngine(Engine):
         else:
             loss, measured, pairs = native.train_positions(*args)
         return (loss * pairs / measured if measured else 0.0), pairs  # measured > 0 whenever pairs > 0
-
-
-def tree_arrays(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The Huffman tree of `losses.huffman_tree` as the kernel reads it: points, codes (V, MAX_CODE), lengths (V,).
-
-    Example: counts [3, 2, 1] -> points [[1, 0..], [1, 0, 0..], [1, 0, 0..]], codelen [1, 2, 2].
-    """
-    paths, codes = huffman_tree(counts)
-    V = len(paths)
-    points, bits = np.zeros((V, MAX_CODE), np.int32), np.zeros((V, MAX_CODE), np.uint8)
-    for w, (p, c) in enumerate(zip(paths, codes)):
-        points[w, : len(p)], bits[w, : len(c)] = p, c
-    return points, bits, np.array([len(p) for p in paths], np.int32)

@@ -8,7 +8,10 @@ itself after each one. `apply_rows` therefore divides a row's summed step by
 max(1, lr * h), where h = sum sigmoid'(s) |x|^2 over the scores s = row . x it
 took part in: h bounds the curvature of the batch loss along that row, and
 lr * h <= 1 means plain SGD cannot overshoot. Rows with lr * h <= 1 (every row
-of a small batch) get exactly -lr * gradient.
+of a small batch) get exactly -lr * gradient. With N workers, N steps may land
+on a row at once, each from the same stale view, so the bound is lr * h * N.
+CBOW (and CBOW HS) steps each context row by the full dJ/dh, so the mean h moves
+by that step: a context row's h is the curvature along h, m^2 times its own.
 
 Several workers run as forked processes where possible (`processes`): a step
 holds the GIL for a sixth of its time, so threads would wait on each other.
@@ -22,8 +25,17 @@ from collections.abc import Iterator
 import numpy as np
 
 from w2v_cli import sampling
-from w2v_cli.engines.base import LOSS_EVERY, Batch, Engine, Job
-from w2v_cli.engines.numpy_math import RowGrads, cbow_grads, neg_grads, scatter_add, softmax_grads
+from w2v_cli.config import worker_count
+from w2v_cli.engines.base import LOSS_EVERY, Batch, Engine, Job, tree_arrays
+from w2v_cli.engines.numpy_math import (
+    RowGrads,
+    cbow_grads,
+    cbow_softmax_grads,
+    hs_grads,
+    neg_grads,
+    scatter_add,
+    softmax_grads,
+)
 
 Array = np.ndarray
 SOFTMAX_CELLS = 4_000_000  # the (batch, V) softmax matrix stays under this many floats
@@ -40,6 +52,8 @@ class NumpyEngine(Engine):
         self.window, self.negative, self.loss, self.model = cfg.window, cfg.negative, cfg.loss, cfg.model
         self.noise = noise  # alias table (prob, alias) of the noise distribution
         self.batch = cfg.batch_words
+        self.tree = tree_arrays(counts) if cfg.loss == "hs" else None  # C is then theta (V - 1, d)
+        self.concurrent = worker_count(cfg)  # workers stepping the same rows at once
         if cfg.loss == "softmax":
             self.batch = max(16, min(self.batch, SOFTMAX_CELLS // max(vocab_size, 1)))
 
@@ -48,6 +62,8 @@ class NumpyEngine(Engine):
         """A batch's gathered rows and gradients (float64 included), or its softmax matrix, and the (V,) slots."""
         pairs = (cfg.batch_words + 2 * cfg.window) * 2 * cfg.window
         rows = pairs * (cfg.negative + 2) * cfg.dim * 8
+        if cfg.loss == "hs":  # a path entry per inner node: 4 (E, d) arrays, paths of a typical 20 nodes
+            rows = pairs * 20 * cfg.dim * 8 * 4
         if cfg.loss == "softmax":
             rows = max(rows, 3 * 8 * SOFTMAX_CELLS)
         return rows + 16 * vocab_size + (16 << 20)
@@ -65,7 +81,8 @@ class NumpyEngine(Engine):
 
     def run(self, W, C, job: Job) -> tuple[float, int]:
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by the pipeline
-            return step(W, C, job.payload, self.window, job.lr, self.loss, LOSS_EVERY, self.model)
+            args = (self.window, job.lr, self.loss, LOSS_EVERY, self.model, self.tree, self.concurrent)
+            return step(W, C, job.payload, *args)
 
 
 def _slots(size: int) -> Array:
@@ -95,16 +112,18 @@ def group_rows(idx: Array, size: int) -> tuple[Array, Array, Array]:
     return idx[kept], kept, inv
 
 
-def apply_rows(M: Array, rows: RowGrads, lr: float) -> None:
-    """M[w] -= lr * g_w / max(1, lr * h_w) for each word w, with g_w and h_w summed over its rows.
+def apply_rows(M: Array, rows: RowGrads, lr: float, concurrent: int = 1) -> None:
+    """M[w] -= lr * g_w / max(1, lr * h_w * concurrent) for each word w, g_w and h_w summed over its rows.
 
+    `concurrent` workers may step the same row at once, each from what it read
+    before the others' steps; dividing by it keeps their summed step within the bound.
     Example: one row, grad [[2.0]], curv [0.5], lr 0.1 -> M[w] -= 0.2 (plain SGD);
     curv [50.0] -> lr * h = 5, so M[w] -= 0.2 / 5.
     """
     d = M.shape[1]
     words, kept, inv = group_rows(rows.idx, M.shape[0])
     h = np.bincount(inv, weights=rows.curv, minlength=words.size)
-    scale = (-lr / np.maximum(1.0, lr * h)).astype(M.dtype)  # (U,)
+    scale = (-lr / np.maximum(1.0, lr * h * concurrent)).astype(M.dtype)  # (U,)
     total = rows.grad[kept].astype(M.dtype, copy=False)  # (U, d): one row of each word ...
     rest = np.flatnonzero(~kept)
     if rest.size:  # ... plus the others
@@ -117,20 +136,20 @@ def apply_rows(M: Array, rows: RowGrads, lr: float) -> None:
 
 def step(
     W: Array, C: Array, batch: Batch, window: int, lr: float, loss: str = "neg", loss_every: int = 1,
-    model: str = "skipgram",
+    model: str = "skipgram", tree: tuple | None = None, concurrent: int = 1,
 ) -> tuple[float, int]:  # fmt: skip
     """One update of W and C in place, rows bounded as the module docstring says. Returns (loss, pairs).
 
     CBOW's context rows step by m dJ/dW[o] = dJ/dh, word2vec.c's update (as the C engine's).
+    For loss "hs", C is theta (V - 1, d) and `tree` the vocabulary's `base.tree_arrays`.
+    `concurrent`: the workers stepping W and C at the same time (see `apply_rows`).
     """
-    if model == "cbow":
-        value, centers, rows_W, rows_C, m = cbow_grads(W, C, batch, window, loss_every)
-        if centers:
-            rows_W.grad *= m[:, None]
-            rows_W.curv *= m
-            apply_rows(W, rows_W, lr)
-            apply_rows(C, rows_C, lr)
-        return value, centers
+    if loss == "hs" or model == "cbow":
+        value, count, rows_W, rows_C, m = _scaled_grads(W, C, batch, window, loss, model, tree, loss_every)
+        if count:
+            apply_rows(W, rows_W, lr, concurrent)
+            apply_rows(C, rows_C, lr, concurrent)
+        return value, count
     if loss == "softmax":
         value, pairs, gV, gC = softmax_grads(W, C, batch, window)
         C -= np.asarray(lr * gC, C.dtype)
@@ -138,6 +157,19 @@ def step(
         return value, pairs
     value, pairs, rows_W, rows_C = neg_grads(W, C, batch, window, loss_every)
     if pairs:
-        apply_rows(W, rows_W, lr)
-        apply_rows(C, rows_C, lr)
+        apply_rows(W, rows_W, lr, concurrent)
+        apply_rows(C, rows_C, lr, concurrent)
     return value, pairs
+
+
+def _scaled_grads(W, C, batch, window, loss, model, tree, loss_every):
+    """HS or CBOW gradient rows, each W row scaled by its m (1 for skip-gram HS): (loss, count, W rows, C rows, m)."""
+    if loss == "hs":
+        value, count, rows_W, rows_C, m = hs_grads(W, C, batch, window, tree, model)
+    elif loss == "softmax":
+        value, count, rows_W, rows_C, m = cbow_softmax_grads(W, C, batch, window)
+    else:
+        value, count, rows_W, rows_C, m = cbow_grads(W, C, batch, window, loss_every)
+    rows_W.grad *= m[:, None]
+    rows_W.curv *= m * m  # all of a center's context rows move h together: bound h's step
+    return value, count, rows_W, rows_C, m

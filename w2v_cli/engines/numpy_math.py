@@ -23,8 +23,9 @@ h = sum sigmoid'(s) |x|^2 over the scores s = row . x it took part in, which
 checks against finite differences and against `losses.py`. Positions with
 `centers[i] == False` are context-only margins, so windows across batch
 boundaries are trained exactly once. CBOW with negative sampling is
-`cbow_grads`, gathered per center rather than tiled. Left out: hierarchical
-softmax, CBOW softmax.
+`cbow_grads`, gathered per center rather than tiled; hierarchical softmax
+(both models) is `hs_grads`, over the flattened Huffman paths, and CBOW's
+exact softmax `cbow_softmax_grads`.
 """
 
 from __future__ import annotations
@@ -195,6 +196,34 @@ def softmax_grads(W: Array, C: Array, batch: Batch, window: int):
     return loss, int(ci.size), gV, delta.T @ Vc
 
 
+def cbow_softmax_grads(W: Array, C: Array, batch: Batch, window: int):
+    """CBOW exact-softmax loss and gradient rows: (loss, centers, W rows, C rows, m per W row), as `cbow_grads`.
+
+    Center i's context mean h_i predicts it: y_hat = softmax(C h_i), the loss of
+    `losses.cbow_softmax_loss_and_gradient`; every context occurrence's row is
+    (1/m_i) dJ/dh_i, the exact gradient (the trainer may scale it by m_i), and
+    every word's C row gets sum_i (y_hat - y)_w h_i. Curvatures bound the trace of
+    each row's Hessian: P_w(1 - P_w) |h_i|^2 for C rows, sum_w P_w |C_w|^2 / m_i^2
+    for W rows. O(R V d): meant for small vocabularies.
+    """
+    t = batch.tokens
+    rows, inv, m, H, oi = _context_means(W, batch, window)
+    logits = H @ C.T  # (R, V)
+    logits -= logits.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(logits).sum(axis=1))
+    P = np.exp(logits - lse[:, None])  # (R, V)
+    target, R = t[rows], np.arange(rows.size)
+    loss = float((lse - logits[R, target]).sum())
+    delta = P.copy()
+    delta[R, target] -= 1.0  # y_hat - y
+    dH = delta @ C  # (R, d)
+    curv_H = P @ np.einsum("vd,vd->v", C, C)  # (R,)
+    curv_C = (P * (1 - P)).T @ np.einsum("rd,rd->r", H, H)  # (V,)
+    rows_W = RowGrads(t[oi], dH[inv] / m[inv, None], curv_H[inv] / m[inv] ** 2)
+    rows_C = RowGrads(np.arange(C.shape[0]), delta.T @ H, curv_C)
+    return loss, int(rows.size), rows_W, rows_C, m[inv]
+
+
 def window_positions(batch: Batch, window: int) -> tuple[Array, Array]:
     """(center, context) position pairs of a batch's trained windows, grouped by nothing in particular."""
     cs, os_ = [], []
@@ -218,12 +247,7 @@ def cbow_grads(W: Array, C: Array, batch: Batch, window: int, loss_every: int = 
     C[out] / m_i for W rows.
     """
     t = batch.tokens
-    ci, oi = window_positions(batch, window)
-    rows, inv = np.unique(ci, return_inverse=True)  # centers with >= 1 context
-    m = np.bincount(inv, minlength=rows.size).astype(W.dtype)  # (R,)
-    H = np.zeros((rows.size, W.shape[1]), W.dtype)
-    np.add.at(H, inv, np.take(W, t[oi], axis=0))
-    H /= m[:, None]  # (R, d)
+    rows, inv, m, H, oi = _context_means(W, batch, window)
     outs = np.concatenate([t[rows][:, None], batch.negatives[rows]], axis=1)  # (R, K1)
     O = np.take(C, outs, axis=0)  # (R, K1, d)
     S = np.einsum("rkd,rd->rk", O, H)
@@ -238,6 +262,71 @@ def cbow_grads(W: Array, C: Array, batch: Batch, window: int, loss_every: int = 
     return loss, int(rows.size), rows_W, rows_C, m[inv]
 
 
+def _context_means(W: Array, batch: Batch, window: int):
+    """CBOW inputs: (rows, inv, m, H) with rows the centers that have contexts, inv each
+    (center, context) pair's place in rows, m (R,) their context counts, H (R, d) their means."""
+    t = batch.tokens
+    ci, oi = window_positions(batch, window)
+    rows, inv = np.unique(ci, return_inverse=True)  # centers with >= 1 context
+    m = np.bincount(inv, minlength=rows.size).astype(W.dtype)  # (R,)
+    H = np.zeros((rows.size, W.shape[1]), W.dtype)
+    np.add.at(H, inv, np.take(W, t[oi], axis=0))
+    return rows, inv, m, H / m[:, None], oi
+
+
+def _path_entries(words: Array, tree: tuple) -> tuple[Array, Array, Array, Array]:
+    """Every input's Huffman path, flattened: (owner, nodes, bits, starts).
+
+    Entry e is inner node nodes[e] with code bits[e] on the path of words[owner[e]];
+    input r's entries are the run starting at starts[r] (every path has >= 1 node).
+    Example: words [0, 2] with codelen [1, 2, 2] -> owner [0, 1, 1], starts [0, 1].
+    """
+    points, codes, codelen = tree
+    L = codelen[words].astype(np.int64)
+    starts = np.cumsum(L) - L
+    owner = np.repeat(np.arange(words.size), L)
+    level = np.arange(owner.size) - starts[owner]
+    return owner, points[words[owner], level], codes[words[owner], level], starts
+
+
+def hs_grads(W: Array, T: Array, batch: Batch, window: int, tree: tuple, model: str):
+    """Hierarchical-softmax loss and gradient rows: (loss, predictions, W rows, theta rows, m per W row).
+
+    The inputs x_r predict a word's path in the tree (`base.tree_arrays`):
+    skip-gram, each (center, context) pair's W[t_context] predicts the center (as
+    word2vec.c; `losses.skipgram_hs`); CBOW, each center's context mean h
+    predicts it (`losses.cbow_hs`), and each context occurrence gets dJ/dh / m (the
+    exact gradient; m per W row is returned for word2vec.c's update). For path
+    entry e (node n, code b): s = theta[n] . x, g = s(s) - (1 - b); dJ/dx = sum_e
+    g theta[n], dJ/dtheta[n] = g x. Curvatures as `neg_grads`: sigmoid'(s) |x|^2
+    for theta rows, sigmoid'(s) |theta[n]|^2 (over m^2 for CBOW) for W rows.
+    """
+    t = batch.tokens
+    if model == "cbow":
+        rows, inv, m, X, oi = _context_means(W, batch, window)
+        words = t[rows]
+    else:
+        ci, oi = window_positions(batch, window)
+        X, words = np.take(W, t[oi], axis=0), t[ci]
+    if words.size == 0:
+        empty = RowGrads(np.zeros(0, np.int64), np.zeros((0, W.shape[1]), W.dtype), np.zeros(0, W.dtype))
+        return 0.0, 0, empty, empty, np.zeros(0, W.dtype)
+    owner, nodes, bits, starts = _path_entries(words, tree)
+    Th, Xe = np.take(T, nodes, axis=0), X[owner]  # (E, d) each
+    S = np.einsum("ed,ed->e", Th, Xe)
+    P = _sigmoid(S)
+    G = (P - (1 - bits)).astype(W.dtype)  # dJ/dS
+    loss = float(np.logaddexp(0.0, np.where(bits == 1, S, -S)).sum())  # -log s((1 - 2b) s)
+    Hs = P * (1 - P)
+    dX = np.add.reduceat(G[:, None] * Th, starts, axis=0)  # (N, d)
+    curv_X = np.add.reduceat(Hs * np.einsum("ed,ed->e", Th, Th), starts)
+    rows_T = RowGrads(nodes.astype(np.int64), G[:, None] * Xe, Hs * np.einsum("ed,ed->e", Xe, Xe))
+    if model == "cbow":
+        rows_W = RowGrads(t[oi], dX[inv] / m[inv, None], curv_X[inv] / m[inv] ** 2)
+        return loss, int(words.size), rows_W, rows_T, m[inv]
+    return loss, int(words.size), RowGrads(t[oi], dX, curv_X), rows_T, np.ones(oi.size, W.dtype)
+
+
 def scatter_add(M: Array, idx: Array, rows: Array, scale: float) -> None:
     """M[idx[i]] += scale * rows[i] for every i, repeats accumulated.
 
@@ -248,11 +337,21 @@ def scatter_add(M: Array, idx: Array, rows: Array, scale: float) -> None:
     np.add.at(M.reshape(-1), flat, (scale * rows).astype(M.dtype, copy=False).ravel())
 
 
-def batch_loss_and_grads(W: Array, C: Array, batch: Batch, window: int, loss: str = "neg", model: str = "skipgram"):
-    """Loss, trained pairs (centers for CBOW), and dense gradients (dJ/dW, dJ/dC): the trainer's math, for checking."""
+def batch_loss_and_grads(
+    W: Array, C: Array, batch: Batch, window: int, loss: str = "neg", model: str = "skipgram", tree=None
+):
+    """Loss, trained pairs (centers for CBOW), and dense gradients (dJ/dW, dJ/dC): the trainer's math, for checking.
+
+    For loss "hs", C is theta (V - 1, d) and `tree` the `base.tree_arrays` of the vocabulary.
+    """
     gW, gC = np.zeros_like(W), np.zeros_like(C)
-    if model == "cbow":
-        value, pairs, rows_W, rows_C, _ = cbow_grads(W, C, batch, window)
+    if loss == "hs":
+        value, pairs, rows_W, rows_T, _ = hs_grads(W, C, batch, window, tree, model)
+        scatter_add(gW, rows_W.idx, rows_W.grad, 1.0)
+        scatter_add(gC, rows_T.idx, rows_T.grad, 1.0)
+    elif model == "cbow":
+        fn = cbow_softmax_grads if loss == "softmax" else cbow_grads
+        value, pairs, rows_W, rows_C, _ = fn(W, C, batch, window)
         scatter_add(gW, rows_W.idx, rows_W.grad, 1.0)
         scatter_add(gC, rows_C.idx, rows_C.grad, 1.0)
     elif loss == "softmax":

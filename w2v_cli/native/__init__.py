@@ -124,7 +124,7 @@ def train_hs(W, theta, tokens, sentence, radius, centers, tree, lr0, lr1, loss_e
     """Hierarchical-softmax updates of W (V, d) and the inner-node vectors theta (V - 1, d), skip-gram or CBOW.
 
     tree = (points (V, 40) int32, codes (V, 40) uint8, codelen (V,) int32), as
-    `engines.c_engine.tree_arrays` builds from `losses.huffman_tree`. Returns
+    `engines.base.tree_arrays` builds from `losses.huffman_tree`. Returns
     (loss of the measured predictions, their count, all predictions trained).
     """
     fn = getattr(_lib(), f"w2v_train_hs_{'f32' if W.dtype == np.float32 else 'f64'}")
