@@ -89,3 +89,19 @@ def test_peak_memory_counts_forked_workers_alongside_their_parent():
     """RSS alone would see one process's 80 MiB; the process tree holds twice that."""
     wall, peak = timed([sys.executable, "-c", FORKED_80_MIB_EACH])
     assert wall >= 2.5 and 160 <= peak < 260
+
+
+def test_roofline_counts_each_centers_context_and_flops(monkeypatch):
+    """Window sizes against a direct count; flops per center from the module's formulas."""
+    import numpy as np
+
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):  # roofline sets them for its own process
+        monkeypatch.setenv(var, "1")
+    from roofline import DIM, flops_per_center, window_sizes
+
+    radius = np.random.default_rng(0).integers(1, 6, 50)
+    direct = [sum(1 for j in range(50) if j != i and abs(j - i) <= r) for i, r in enumerate(radius)]
+    assert window_sizes(radius).tolist() == direct
+    m, L = np.array([6.0]), np.array([12.0])
+    assert flops_per_center("skipgram", "neg", m, L) == 2 * DIM * (3 * 6 * 6 + 6)
+    assert flops_per_center("cbow", "hs", m, L) == 2 * DIM * (3 * 12 + 2 * 6)
