@@ -303,3 +303,28 @@ def test_only_the_numpy_engine_steps_on_the_main_thread():
     from w2v_cli.engines.c_engine import CEngine
 
     assert NumpyEngine.main_thread_steps and not CEngine.main_thread_steps
+
+
+@needs_kernel
+@pytest.mark.parametrize("cbow", [False, True])
+def test_hs_kernel_with_a_private_top_of_the_tree_takes_the_same_steps(cbow):
+    """One thread: training the top nodes in a private copy and adding its change at the end changes only rounding."""
+    from w2v_cli.engines.base import tree_arrays
+    from w2v_cli.native import train_hs
+
+    rng = np.random.default_rng(5)
+    V, d, n = 40, 19, 400
+    counts = np.sort(rng.integers(1, 500, V))[::-1]
+    tokens = rng.integers(0, V, n).astype(np.int32)
+    sentence, radius = np.repeat(np.arange(4), n // 4).astype(np.int32), rng.integers(1, 4, n).astype(np.int32)
+    W0, T0 = rng.normal(0, 0.3, (V, d)), rng.normal(0, 0.3, (V - 1, d))
+    results = []
+    for hot in (0, 5, V - 1):
+        W, T = W0.copy(), T0.copy()
+        loss, _, count = train_hs(W, T, tokens, sentence, radius, np.ones(n, bool), tree_arrays(counts), 0.1, 0.1, 1,
+                                  cbow, hot)  # fmt: skip
+        results.append((W, T, loss, count))
+    for W, T, loss, count in results[1:]:
+        assert count == results[0][3] and np.isclose(loss, results[0][2], rtol=1e-12)
+        assert np.allclose(W, results[0][0], rtol=0, atol=1e-12) and np.allclose(T, results[0][1], rtol=0, atol=1e-12)
+    assert not np.allclose(results[0][1], T0)  # the top nodes did move

@@ -13,7 +13,10 @@ exactly -lr times the reference gradient (checked by `gradcheck`). A center
 touches only m + K + 1 rows, so steps are small and need no step bound.
 
 Jobs run on Python threads; ctypes releases the GIL for each kernel call, and
-threads update W and C without locks (Hogwild, as word2vec.c). Negatives are
+threads update W and C without locks (Hogwild, as word2vec.c). With hierarchical
+softmax every path starts at the root, so with several workers each job trains
+the top HS_HOT_NODES nodes in a private copy and adds its change at the end;
+otherwise both threads would write the same rows at every center. Negatives are
 drawn in the kernel from the shared noise alias table with a per-job
 xorshift64* generator seeded from the run's numpy Generator, so one worker is
 bit-reproducible. A job's arrays are views of its segment: no copies.
@@ -26,6 +29,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from w2v_cli import native
+from w2v_cli.config import worker_count
 from w2v_cli.engines import heap
 from w2v_cli.engines.base import LOSS_EVERY, Batch, Engine, Job, tree_arrays
 from w2v_cli.errors import W2VError
@@ -33,6 +37,7 @@ from w2v_cli.errors import W2VError
 JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
 MAX_WINDOW = 64  # the kernel's context buffer holds 2 x 64 words
 CBOW_MEAN_STEP = False  # CBOW context rows step by the full dJ/dh (word2vec.c's update), not dJ/dh / m
+HS_HOT_NODES = 63  # with several workers, each job trains the tree's top 63 nodes (6 levels) in its own copy
 
 
 class CEngine(Engine):
@@ -47,6 +52,7 @@ class CEngine(Engine):
         self.noise = noise  # alias table (prob, alias): the kernel draws negatives from it
         self.cbow = cfg.model == "cbow"
         self.tree = tree_arrays(counts) if cfg.loss == "hs" else None  # C is then theta (V - 1, d)
+        self.hot = HS_HOT_NODES if worker_count(cfg) > 1 else 0  # one worker: every step in place
 
     @classmethod
     def prepare_process(cls) -> None:
@@ -75,7 +81,7 @@ class CEngine(Engine):
                 b.seed, LOSS_EVERY)  # fmt: skip
         if self.tree is not None:
             tree_args = (W, C, b.tokens, b.sentence, b.radius, centers, self.tree, job.lr, job.lr_end, LOSS_EVERY)
-            loss, measured, pairs = native.train_hs(*tree_args, self.cbow)
+            loss, measured, pairs = native.train_hs(*tree_args, self.cbow, self.hot)
         elif self.cbow:
             loss, measured, pairs = native.train_cbow(*args, CBOW_MEAN_STEP)
         else:

@@ -233,9 +233,12 @@ HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *t
     return predictions;
 }
 
-/* The inner-node rows of a Huffman path: rows[l] = theta + points[l] * d, l < L. */
-INLINE void SUFFIX(path_ptrs)(real *theta, const int32_t *points, int64_t L, int64_t d, real **rows) {
-    for (int64_t l = 0; l < L; l++) rows[l] = theta + (int64_t)points[l] * d;
+/* The inner-node rows of a Huffman path, l < L: theta + points[l] * d, or for
+ * a node >= first_hot its row of the private copy `hot` (see w2v_train_hs). */
+INLINE void SUFFIX(path_ptrs)(real *theta, real *hot, int64_t first_hot, const int32_t *points, int64_t L, int64_t d,
+                              real **rows) {
+    for (int64_t l = 0; l < L; l++)
+        rows[l] = points[l] >= first_hot ? hot + (points[l] - first_hot) * d : theta + (int64_t)points[l] * d;
 }
 
 /* Hierarchical softmax for one input row x (d,) and a path of L inner-node rows
@@ -255,12 +258,13 @@ INLINE double SUFFIX(hs_scores)(const real *x, const real *const *ts, const uint
 /* One CBOW HS step: h, the mean of W[ctx] (m rows), predicts the path (pt, cd, L);
  * theta steps by -lr dJ/dtheta and every context occurrence by -lr dJ/dh
  * (word2vec.c's update). g (L,), h and dx (d,) are scratch. Returns the loss. */
-INLINE double SUFFIX(cbow_hs_step)(real *W, real *theta, int64_t d, const int64_t *ctx, int64_t m,
+INLINE double SUFFIX(cbow_hs_step)(real *W, real *theta, real *hot, int64_t first_hot, int64_t d, const int64_t *ctx,
+                                  int64_t m,
                                   const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *h, real *dx,
                                   real lr, int with_loss) {
     real *xs[MAX_CONTEXT], *ts[MAX_CODE];
     SUFFIX(row_ptrs)(W, ctx, m, d, xs);
-    SUFFIX(path_ptrs)(theta, pt, L, d, ts);
+    SUFFIX(path_ptrs)(theta, hot, first_hot, pt, L, d, ts);
     SUFFIX(mean_rows)((const real *const *)xs, m, d, h);
     double loss = SUFFIX(hs_scores)(h, (const real *const *)ts, cd, L, d, g, with_loss);
     memset(dx, 0, sizeof(real) * d);
@@ -274,12 +278,13 @@ INLINE double SUFFIX(cbow_hs_step)(real *W, real *theta, int64_t d, const int64_
  * all m x L scores and every dJ/dW[o_a] come from the parameters before the
  * step, then theta and W[o_a] step by -lr times the gradient. g (m, MAX_CODE)
  * and dx (m, d) are scratch. Returns the loss. */
-INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, int64_t d, const int64_t *ctx, int64_t m,
+INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, real *hot, int64_t first_hot, int64_t d, const int64_t *ctx,
+                                int64_t m,
                                 const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *dx, real lr,
                                 int with_loss) {
     real *xs[MAX_CONTEXT], *ts[MAX_CODE];
     SUFFIX(row_ptrs)(W, ctx, m, d, xs);
-    SUFFIX(path_ptrs)(theta, pt, L, d, ts);
+    SUFFIX(path_ptrs)(theta, hot, first_hot, pt, L, d, ts);
     double loss = 0.0;
     memset(dx, 0, sizeof(real) * m * d);
     for (int64_t a = 0; a < m; a++) {
@@ -293,29 +298,38 @@ INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, int64_t d, const int64_t 
 }
 
 /* Hierarchical-softmax updates for every center position, in order. theta
- * (V - 1, d) holds the inner nodes; points/codes (V, MAX_CODE) and codelen (V,)
- * the Huffman tree. cbow 0: skip-gram, each context row predicts the center's
- * path (as word2vec.c), SUFFIX(sg_hs_step); cbow 1: SUFFIX(cbow_hs_step).
- * Returns the predictions trained (pairs for skip-gram, centers for CBOW), -1
- * if scratch memory could not be allocated; *loss and *measured as
- * w2v_train_positions. */
+ * (n_inner = V - 1, d) holds the inner nodes; points/codes (V, MAX_CODE) and
+ * codelen (V,) the Huffman tree. cbow 0: skip-gram, each context row predicts
+ * the center's path (as word2vec.c), SUFFIX(sg_hs_step); cbow 1: SUFFIX(cbow_hs_step).
+ * The n_hot highest-numbered nodes (the top of the tree, on nearly every path)
+ * are trained in a private copy and their change is added to theta at the end:
+ * threads sharing theta then do not write the same rows at every center. With
+ * n_hot 0 every step is in place. Returns the predictions trained (pairs for
+ * skip-gram, centers for CBOW), -1 if scratch memory could not be allocated;
+ * *loss and *measured as w2v_train_positions. */
 HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t *tokens, const int32_t *sentence,
                          const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *points,
-                         const uint8_t *codes, const int32_t *codelen, double lr0, double lr1, int64_t loss_every,
-                         int64_t cbow, double *loss, int64_t *measured) {
-    int64_t count = 0, row = d * (int64_t)sizeof(real);
+                         const uint8_t *codes, const int32_t *codelen, int64_t n_inner, int64_t n_hot, double lr0,
+                         double lr1, int64_t loss_every, int64_t cbow, double *loss, int64_t *measured) {
+    int64_t count = 0, row = d * (int64_t)sizeof(real), first_hot = n_inner - n_hot;
     real *g = malloc(sizeof(real) * MAX_CONTEXT * MAX_CODE), *h = malloc(sizeof(real) * d);
     real *dx = malloc(sizeof(real) * MAX_CONTEXT * d);
+    real *hot = malloc(sizeof(real) * (2 * n_hot * d + 1)), *hot0 = hot + n_hot * d; /* working copy, start */
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
     *loss = 0.0;
     *measured = 0;
-    if (!g || !h || !dx) count = -1;
+    if (!g || !h || !dx || !hot) count = -1;
+    else {
+        memcpy(hot, theta + first_hot * d, sizeof(real) * n_hot * d);
+        memcpy(hot0, hot, sizeof(real) * n_hot * d);
+    }
     next_center(tokens, sentence, radius, centers, n, 0, cur);
     while (count >= 0 && cur->i < n) {
         if (next_center(tokens, sentence, radius, centers, n, cur->i + 1, nxt) < n) {
-            int64_t w = tokens[nxt->i];
-            for (int64_t l = 0; l < codelen[w]; l++) nxt->out[l] = points[w * MAX_CODE + l];
-            prefetch_rows(theta, nxt->out, codelen[w], row);
+            int64_t w = tokens[nxt->i], shared = 0;
+            for (int64_t l = 0; l < codelen[w]; l++)
+                if (points[w * MAX_CODE + l] < first_hot) nxt->out[shared++] = points[w * MAX_CODE + l];
+            prefetch_rows(theta, nxt->out, shared, row);
             prefetch_rows(W, nxt->ctx, nxt->m, row);
         }
         int64_t m = cur->m, w = tokens[cur->i];
@@ -324,14 +338,19 @@ HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t 
         int with_loss = cur->i % loss_every == 0 || *measured == 0;
         real lr = (real)lr_at(lr0, lr1, cur->i, n);
         int64_t done = cbow ? 1 : m;
-        *loss += cbow ? SUFFIX(cbow_hs_step)(W, theta, d, cur->ctx, m, pt, cd, codelen[w], g, h, dx, lr, with_loss)
-                      : SUFFIX(sg_hs_step)(W, theta, d, cur->ctx, m, pt, cd, codelen[w], g, dx, lr, with_loss);
+        *loss += cbow ? SUFFIX(cbow_hs_step)(W, theta, hot, first_hot, d, cur->ctx, m, pt, cd, codelen[w], g, h, dx,
+                                             lr, with_loss)
+                      : SUFFIX(sg_hs_step)(W, theta, hot, first_hot, d, cur->ctx, m, pt, cd, codelen[w], g, dx, lr,
+                                           with_loss);
         if (with_loss) *measured += done;
         count += done;
         swap = cur, cur = nxt, nxt = swap;
     }
+    if (count >= 0)
+        for (int64_t j = 0; j < n_hot * d; j++) theta[first_hot * d + j] += hot[j] - hot0[j];
     free(g);
     free(h);
     free(dx);
+    free(hot);
     return count;
 }
