@@ -103,6 +103,34 @@ static inline void prefetch_rows(const void *base, const int64_t *idx, int64_t c
             __builtin_prefetch((const char *)base + idx[j] * row_bytes + off, 1, 3);
 }
 
+/* A job's positions and noise, for the negative-sampling kernels: where their
+ * centers come from (tokens, sentence, radius, centers, n), and their output
+ * words (given negatives (n, K), or drawn from the alias table with *state). */
+typedef struct {
+    const int32_t *tokens, *sentence, *radius, *negatives;
+    const uint8_t *centers;
+    const double *prob;
+    const int64_t *alias;
+    int64_t n, V, K;
+    uint64_t state;
+} Walk;
+
+/* The first center of the walk into c, with its outputs drawn. */
+static inline void walk_start(Walk *w, Center *c) {
+    if (next_center(w->tokens, w->sentence, w->radius, w->centers, w->n, 0, c) < w->n)
+        outputs(w->tokens, c->i, w->negatives, w->K, w->prob, w->alias, w->V, &w->state, c->out);
+}
+
+/* The center after cur into nxt, its outputs drawn (in the order the centers
+ * train) and its rows of W and C (row_bytes each) prefetched. */
+static inline void walk_next(Walk *w, const Center *cur, Center *nxt, const void *W, const void *C, int64_t row_bytes) {
+    if (next_center(w->tokens, w->sentence, w->radius, w->centers, w->n, cur->i + 1, nxt) < w->n) {
+        outputs(w->tokens, nxt->i, w->negatives, w->K, w->prob, w->alias, w->V, &w->state, nxt->out);
+        prefetch_rows(C, nxt->out, w->K + 1, row_bytes);
+        prefetch_rows(W, nxt->ctx, nxt->m, row_bytes);
+    }
+}
+
 /* The learning rate at position i of n, moving linearly from lr0 to lr1. */
 static inline double lr_at(double lr0, double lr1, int64_t i, int64_t n) {
     return lr0 + (lr1 - lr0) * ((double)i / (double)n);

@@ -141,18 +141,13 @@ HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32
     real *g = malloc(sizeof(real) * MAX_CONTEXT * K1);
     real *gW = malloc(sizeof(real) * MAX_CONTEXT * d);
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
-    uint64_t state = seed | 1ULL;
+    Walk walk = {tokens, sentence, radius, negatives, centers, prob, alias, n, V, K, seed | 1ULL};
     *loss = 0.0;
     *measured = 0;
     if (!g || !gW || K1 > MAX_CONTEXT) pairs = -1;
-    if (next_center(tokens, sentence, radius, centers, n, 0, cur) < n)
-        outputs(tokens, cur->i, negatives, K, prob, alias, V, &state, cur->out);
+    walk_start(&walk, cur);
     while (pairs >= 0 && cur->i < n) {
-        if (next_center(tokens, sentence, radius, centers, n, cur->i + 1, nxt) < n) {
-            outputs(tokens, nxt->i, negatives, K, prob, alias, V, &state, nxt->out);
-            prefetch_rows(C, nxt->out, K1, row);
-            prefetch_rows(W, nxt->ctx, nxt->m, row);
-        }
+        walk_next(&walk, cur, nxt, W, C, row);
         int with_loss = cur->i % loss_every == 0 || *measured == 0;
         real lr = (real)lr_at(lr0, lr1, cur->i, n);
         *loss += SUFFIX(sg_step)(W, C, d, cur->ctx, cur->m, cur->out, K1, g, gW, lr, with_loss);
@@ -208,18 +203,13 @@ HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *t
     int64_t K1 = K + 1, predictions = 0, row = d * (int64_t)sizeof(real);
     real *g = malloc(sizeof(real) * K1), *h = malloc(sizeof(real) * d), *gh = malloc(sizeof(real) * d);
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
-    uint64_t state = seed | 1ULL;
+    Walk walk = {tokens, sentence, radius, negatives, centers, prob, alias, n, V, K, seed | 1ULL};
     *loss = 0.0;
     *measured = 0;
     if (!g || !h || !gh || K1 > MAX_CONTEXT) predictions = -1;
-    if (next_center(tokens, sentence, radius, centers, n, 0, cur) < n)
-        outputs(tokens, cur->i, negatives, K, prob, alias, V, &state, cur->out);
+    walk_start(&walk, cur);
     while (predictions >= 0 && cur->i < n) {
-        if (next_center(tokens, sentence, radius, centers, n, cur->i + 1, nxt) < n) {
-            outputs(tokens, nxt->i, negatives, K, prob, alias, V, &state, nxt->out);
-            prefetch_rows(C, nxt->out, K1, row);
-            prefetch_rows(W, nxt->ctx, nxt->m, row);
-        }
+        walk_next(&walk, cur, nxt, W, C, row);
         int with_loss = cur->i % loss_every == 0 || *measured == 0;
         real lr = (real)lr_at(lr0, lr1, cur->i, n);
         *loss += SUFFIX(cbow_step)(W, C, d, cur->ctx, cur->m, cur->out, K1, g, h, gh, lr, mean_step, with_loss);
