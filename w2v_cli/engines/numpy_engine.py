@@ -62,8 +62,8 @@ class NumpyEngine(Engine):
         """A batch's gathered rows and gradients (float64 included), or its softmax matrix, and the (V,) slots."""
         pairs = (cfg.batch_words + 2 * cfg.window) * 2 * cfg.window
         rows = pairs * (cfg.negative + 2) * cfg.dim * 8
-        if cfg.loss == "hs":  # a path entry per inner node: 4 (E, d) arrays, paths of a typical 20 nodes
-            rows = pairs * 20 * cfg.dim * 8 * 4
+        if cfg.loss == "hs":  # an entry per (input, path node): 4 float32 (E, d) arrays, paths of up to ~20 nodes
+            rows = pairs * 20 * cfg.dim * 4 * 4
         if cfg.loss == "softmax":
             rows = max(rows, 3 * 8 * SOFTMAX_CELLS)
         return rows + 16 * vocab_size + (16 << 20)

@@ -1,16 +1,18 @@
-/* The compiled kernels of w2v: skip-gram and CBOW negative-sampling updates (the
- * vocabulary scanner is scan.c, in the same library). Plain C99, no Python
- * API in the hot code; Python loads this library with ctypes (`w2v_cli/native/__init__.py`), which releases the GIL
- * for every call, so jobs on several threads run in parallel.
+/* The compiled kernels of w2v: skip-gram and CBOW updates with negative sampling
+ * or hierarchical softmax (train_impl.h; the vocabulary scanner is scan.c, in
+ * the same library). C99 with GCC vector extensions, no Python API in the hot
+ * code; Python loads this library with ctypes (`w2v_cli/native/__init__.py`),
+ * which releases the GIL for every call, so jobs on several threads run in parallel.
  *
  * Same model as the numpy engine (`engines/numpy_math.py`): each context word's input
  * vector scores the center word's output vector and K negatives drawn once per
  * center (word2vec.c's skip-gram with pWord2Vec's window-shared negatives).
- * Sequential SGD: all of a center's m x (K+1) scores are taken from the current
+ * Sequential SGD: all of a center's scores are taken from the current
  * parameters, then its updates are applied, so one center's step is exactly
- * -lr times the reference gradient (checked by `w2v gradcheck`).
+ * the update `w2v gradcheck` checks (its kernel-* checks).
  *
- * Left out: everything that is not a hot loop (batching, schedules, file I/O).
+ * Left out: everything that is not a hot loop (batching, schedules, file I/O);
+ * an AVX-512 copy (the x86-64 build carries AVX2 and baseline ones).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
