@@ -108,6 +108,18 @@ INLINE double SUFFIX(scores)(const real *const *xs, int64_t m, const real *const
     return loss;
 }
 
+/* The step of m input rows xs against n output rows ys, given g (m rows of n,
+ * row stride gs) = dJ/dz for every score z_ab = xs[a] . ys[b], all from the
+ * snapshot: dx_a = sum_b g_ab ys[b] (into the scratch dx (m, d)), then
+ * ys[b] -= lr sum_a g_ab xs[a] (xs still the snapshot), then xs[a] -= lr dx_a. */
+INLINE void SUFFIX(pairs_step)(real **xs, int64_t m, real **ys, int64_t n, const real *g, int64_t gs, real *dx,
+                               int64_t d, real lr) {
+    memset(dx, 0, sizeof(real) * m * d);
+    for (int64_t a = 0; a < m; a++) SUFFIX(rows_axpy)(dx + a * d, (real)1, g + a * gs, 1, (const real *const *)ys, n, d);
+    for (int64_t b = 0; b < n; b++) SUFFIX(rows_axpy)(ys[b], -lr, g + b, gs, (const real *const *)xs, m, d);
+    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -lr, dx + a * d, d);
+}
+
 /* One skip-gram negative-sampling step: every score from the snapshot, then
  * gW = G C[out] (into the scratch gW (m, d)), C[out_b] -= lr sum_a g_ab W[ctx_a]
  * (W still the snapshot) and W[ctx_a] -= lr gW_a. g (m, K1) is scratch. */
@@ -117,10 +129,7 @@ INLINE double SUFFIX(sg_step)(real *W, real *C, int64_t d, const int64_t *ctx, i
     SUFFIX(row_ptrs)(W, ctx, m, d, xs);
     SUFFIX(row_ptrs)(C, out, K1, d, ys);
     double loss = SUFFIX(scores)((const real *const *)xs, m, (const real *const *)ys, K1, d, g, with_loss);
-    memset(gW, 0, sizeof(real) * m * d);
-    for (int64_t a = 0; a < m; a++) SUFFIX(rows_axpy)(gW + a * d, (real)1, g + a * K1, 1, (const real *const *)ys, K1, d);
-    for (int64_t b = 0; b < K1; b++) SUFFIX(rows_axpy)(ys[b], -lr, g + b, K1, (const real *const *)xs, m, d);
-    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -lr, gW + a * d, d);
+    SUFFIX(pairs_step)(xs, m, ys, K1, g, K1, gW, d, lr);
     return loss;
 }
 
@@ -276,14 +285,9 @@ INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, real *hot, int64_t first_
     SUFFIX(row_ptrs)(W, ctx, m, d, xs);
     SUFFIX(path_ptrs)(theta, hot, first_hot, pt, L, d, ts);
     double loss = 0.0;
-    memset(dx, 0, sizeof(real) * m * d);
-    for (int64_t a = 0; a < m; a++) {
-        real *ga = g + a * MAX_CODE;
-        loss += SUFFIX(hs_scores)(xs[a], (const real *const *)ts, cd, L, d, ga, with_loss);
-        SUFFIX(rows_axpy)(dx + a * d, (real)1, ga, 1, (const real *const *)ts, L, d);
-    }
-    for (int64_t l = 0; l < L; l++) SUFFIX(rows_axpy)(ts[l], -lr, g + l, MAX_CODE, (const real *const *)xs, m, d);
-    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -lr, dx + a * d, d);
+    for (int64_t a = 0; a < m; a++)
+        loss += SUFFIX(hs_scores)(xs[a], (const real *const *)ts, cd, L, d, g + a * MAX_CODE, with_loss);
+    SUFFIX(pairs_step)(xs, m, ts, L, g, MAX_CODE, dx, d, lr);
     return loss;
 }
 
