@@ -1,6 +1,7 @@
 """The benchmark's corpus preparation: what gensim and w2v both read."""
 
 import gzip
+import statistics
 import sys
 
 from conftest import ROOT
@@ -41,11 +42,12 @@ def test_throughput_ratio_is_n_times_one_over_the_mean():
 def test_machine_reference_runs_every_kind_of_work_in_processes():
     from machine import describe, reference
 
-    ratios = reference(workers=2, rounds=1, scale=0.02)
+    ratios = reference(workers=2, rounds=3, scale=0.02)
     assert set(ratios) == {"gather", "matmul", "numpy-step"}
     # 2 processes do more than a quarter of 1's work and less than twice 2's (a wrong unit would be far off);
-    # tighter bounds would fail on a busy machine at this tiny scale
-    assert all(len(row) == 1 and 0.25 < row[0] < 4.0 for row in ratios.values()), ratios
+    # tighter bounds would fail on a busy machine at this tiny scale. The median of 3 rounds, as machine.py
+    # reports it: one round's gather ratio once came out at 4.02 on this machine.
+    assert all(len(row) == 3 and 0.25 < statistics.median(row) < 4.0 for row in ratios.values()), ratios
     assert "numpy-step" in describe(ratios, 2)
 
 
