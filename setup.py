@@ -26,7 +26,7 @@ FLAGS = [
 
 kernel = Extension(
     "w2v_kernel",
-    sources=["w2v_cli/native/kernel.c", "w2v_cli/native/scan.c"],
+    sources=["w2v_cli/native/kernel.c", "w2v_cli/native/scan.c", "w2v_cli/native/text.c"],
     depends=["w2v_cli/native/train_impl.h"],
     extra_compile_args=[] if sys.platform == "win32" else FLAGS,
     optional=True,

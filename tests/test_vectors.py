@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
-from conftest import write
+from conftest import needs_kernel, write
 
 from w2v_cli import files as vio
-from w2v_cli import formats
+from w2v_cli import formats, native
 from w2v_cli.errors import W2VError
 from w2v_cli.vectors import Vectors
 
@@ -99,3 +99,47 @@ def test_failed_save_keeps_the_earlier_output_and_leaves_no_temp_files(tmp_path,
 def test_words_with_whitespace_cannot_be_written(tmp_path):
     with pytest.raises(W2VError, match="whitespace"):
         save(tmp_path, matrix(0, (2, 2)), ["a b", "c"])
+
+
+@pytest.mark.parametrize(
+    "words, bad",
+    [
+        (["a", "b"], None),
+        (["a", " b"], " b"),
+        (["a", ""], ""),
+        (["a\u00a0b"], "a\u00a0b"),
+        ([], None),
+        (["x", "y\tz"], "y\tz"),
+    ],
+)
+def test_unholdable_finds_the_first_empty_or_whitespace_word(words, bad):
+    assert formats.unholdable(words) == bad
+
+
+def tricky_values(rng) -> np.ndarray:
+    """Every kind of float the text format meets: float32 bit patterns, ties at the 7th digit, edges."""
+    bits = rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    ties = (rng.integers(10**6, 10**7, 100_000) + 0.5) * 10.0 ** rng.integers(-12, 12, 100_000)
+    wide = rng.normal(size=100_000) * 10.0 ** rng.integers(-40, 40, 100_000)
+    edges = [0.0, -0.0, 1e-15, 1e15, 9999999.5, 0.00001, 0.0001, 99999995.0, 1e-45, 3.4e38, np.inf, -np.inf, np.nan]
+    edges += [np.nextafter(10.0**e, s) for e in range(-16, 17) for s in (0, np.inf)]
+    return np.concatenate([bits.astype(np.float64), ties, wide, np.array(edges, np.float64)])
+
+
+@needs_kernel
+def test_the_compiled_text_rows_are_python_s_byte_for_byte():
+    values = tricky_values(np.random.default_rng(3))
+    M = np.resize(values, (values.size // 50 + 1, 50))
+    words = [f"w{i}é".encode() for i in range(M.shape[0])]
+    out = np.empty(native.text_bound(words, M.shape[1]), np.uint8)
+    assert bytes(native.format_text(words, M, out)) == formats.text_rows(words, M)
+    assert formats.text_rows([b"a"], np.array([[np.nan, -np.inf, -0.0]])) == b"a nan -inf -0\n"
+
+
+def test_text_files_are_the_same_with_and_without_the_kernel(tmp_path, monkeypatch):
+    M = np.random.default_rng(0).normal(size=(3000, 7)).astype(np.float32)
+    words = [f"w{i}" for i in range(3000)]
+    vio.save_vectors(Vectors(words, M), tmp_path / "a.txt")
+    monkeypatch.setattr(native, "load", lambda: None)
+    vio.save_vectors(Vectors(words, M), tmp_path / "b.txt")
+    assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()

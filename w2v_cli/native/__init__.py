@@ -1,4 +1,4 @@
-"""Load the compiled kernels (`kernel.c` and `scan.c` here, built at install as the extension `w2v_kernel`) by ctypes.
+"""Load the compiled code (`kernel.c`, `scan.c`, `text.c` here, built at install as `w2v_kernel`) by ctypes.
 
 ctypes releases the GIL for the length of every call, so training jobs on
 several threads run in parallel. Each wrapper checks dtypes and contiguity
@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 from numpy.ctypeslib import ndpointer
 
-ABI = 5  # must equal W2V_ABI in kernel.c
+ABI = 6  # must equal W2V_ABI in kernel.c
 MODULE = "w2v_kernel"
 
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
@@ -83,6 +83,8 @@ def load() -> ctypes.CDLL | None:
         *(_arr(np.uint8), i64, _arr(np.uint64), _arr(np.int64), _arr(np.int64), _arr(np.int64)),
         *(_arr(np.uint8), ctypes.POINTER(i64)),
     ]
+    lib.w2v_format_text.restype = i64
+    lib.w2v_format_text.argtypes = [_arr(np.uint8), _arr(np.int64), _arr(np.float64), i64, i64, _arr(np.uint8)]
     lib.w2v_utf8_valid.restype = None
     lib.w2v_utf8_valid.argtypes = [_arr(np.uint8), _arr(np.int64), _arr(np.int64), i64, _arr(np.uint8)]
     return lib
@@ -213,3 +215,26 @@ def utf8_valid(pool, word_off, word_len) -> np.ndarray:
     valid = np.zeros(word_off.size, np.uint8)
     _lib().w2v_utf8_valid(pool, word_off, word_len, word_off.size, valid)
     return valid.astype(bool)
+
+
+TEXT_VALUE_BYTES = 16  # text.c's MAX_VALUE_CHARS: a space and "%.7g" of any double
+
+
+def text_bound(words: list[bytes], d: int) -> int:
+    """Bytes `format_text` may write for `words` and d values a row."""
+    return sum(map(len, words)) + len(words) * (d * TEXT_VALUE_BYTES + 1)
+
+
+def format_text(words: list[bytes], M: np.ndarray, out: np.ndarray) -> memoryview:
+    """The word2vec text rows "word v1 ... vd\\n" of `words` (UTF-8) and M (n, d), each value as "%.7g".
+
+    Written into `out` (uint8, at least `text_bound` bytes); returns the part written.
+    """
+    M = np.ascontiguousarray(M, np.float64)
+    if M.ndim != 2 or M.shape[0] != len(words) or out.dtype != np.uint8 or out.size < text_bound(words, M.shape[1]):
+        raise ValueError("M must be (n, d) for n words, and out uint8 of text_bound bytes")
+    off = np.zeros(len(words) + 1, np.int64)
+    np.cumsum([len(w) for w in words], out=off[1:])
+    pool = np.frombuffer(b"".join(words), np.uint8) if off[-1] else np.zeros(1, np.uint8)
+    n = _lib().w2v_format_text(pool, off, M, M.shape[0], M.shape[1], out)
+    return memoryview(out)[:n]

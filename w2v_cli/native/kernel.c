@@ -22,7 +22,7 @@
 #include <string.h>
 
 /* Bumped whenever a signature below changes; the loader refuses a mismatch. */
-#define W2V_ABI 5
+#define W2V_ABI 6
 
 /* x86-64 builds carry an AVX2+FMA copy of the hot functions, picked at load
  * time, next to the baseline one; other platforms get the baseline only. */
