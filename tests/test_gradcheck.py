@@ -5,6 +5,7 @@ from conftest import needs_kernel
 from w2v_cli import gradcheck, losses
 from w2v_cli.cli import main
 from w2v_cli.engines import numpy_math
+from w2v_cli.engines.base import tree_arrays
 from w2v_cli.errors import W2VError
 
 S = gradcheck.Settings()
@@ -256,6 +257,21 @@ def test_a_huffman_tree_deeper_than_word2vec_allows_is_an_error():
         fibonacci.append(fibonacci[-1] + fibonacci[-2])
     with pytest.raises(W2VError, match="deeper than 40"):
         losses.huffman_tree(fibonacci[::-1])
+    with pytest.raises(W2VError, match="deeper than 40"):
+        tree_arrays(fibonacci[::-1])
+    assert tree_arrays(fibonacci[:41][::-1])[2].max() == 40  # a depth of exactly 40 is allowed
+
+
+@pytest.mark.parametrize(
+    "counts", [[5, 5], [3, 2, 1], [7] * 9, sorted(np.random.default_rng(1).zipf(1.3, 3000) + 1)[::-1]]
+)
+def test_the_engines_tree_arrays_are_the_reference_huffman_tree(counts):
+    paths, codes = losses.huffman_tree(counts)
+    points, bits, codelen = tree_arrays(counts)
+    assert codelen.tolist() == [len(p) for p in paths]
+    assert [points[w, :n].tolist() for w, n in enumerate(codelen)] == paths
+    assert [bits[w, :n].tolist() for w, n in enumerate(codelen)] == codes
+    assert not points[np.arange(40) >= codelen[:, None]].any() and not bits[np.arange(40) >= codelen[:, None]].any()
 
 
 @needs_kernel

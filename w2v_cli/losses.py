@@ -223,8 +223,29 @@ def huffman_tree(counts: Sequence[int]) -> tuple[list[list[int]], list[list[int]
     second child. A W2VError if a path would exceed MAX_CODE.
     Example: `huffman_tree([3, 2, 1])` -> `([[1], [1, 0], [1, 0]], [[1], [0, 1], [0, 0]])`.
     """
-    from w2v_cli.errors import W2VError
+    parent, binary = huffman_merge(counts)
+    V = len(counts)
+    paths, codes = [], []
+    root = 2 * V - 2
+    for w in range(V):
+        nodes, bits, b = [], [], w
+        while b != root:
+            bits.append(int(binary[b]))
+            b = int(parent[b])
+            nodes.append(b - V)
+        if len(bits) > MAX_CODE:
+            raise too_deep()
+        paths.append(nodes[::-1])
+        codes.append(bits[::-1])
+    return paths, codes
 
+
+def huffman_merge(counts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The merges of `huffman_tree`: parent (2V - 1,) of every node (words 0..V-1, then inner nodes V..2V-2)
+    and binary (2V - 1,), 1 where a node is its parent's second child. The root's entries are 0.
+
+    Example: counts [3, 2, 1] -> parent [4, 3, 3, 4, 0], binary [1, 1, 0, 0, 0].
+    """
     V = len(counts)
     count = [int(c) for c in counts] + [1 << 62] * (V - 1)
     parent, binary = [0] * (2 * V - 1), [0] * (2 * V - 1)
@@ -241,16 +262,11 @@ def huffman_tree(counts: Sequence[int]) -> tuple[list[list[int]], list[list[int]
         count[V + a] = count[pair[0]] + count[pair[1]]
         parent[pair[0]] = parent[pair[1]] = V + a
         binary[pair[1]] = 1
-    paths, codes = [], []
-    root = 2 * V - 2
-    for w in range(V):
-        nodes, bits, b = [], [], w
-        while b != root:
-            bits.append(binary[b])
-            b = parent[b]
-            nodes.append(b - V)
-        if len(bits) > MAX_CODE:
-            raise W2VError(f"the Huffman tree is deeper than {MAX_CODE} for this vocabulary's counts")
-        paths.append(nodes[::-1])
-        codes.append(bits[::-1])
-    return paths, codes
+    return np.array(parent, np.int64), np.array(binary, np.uint8)
+
+
+def too_deep():
+    """The error for a vocabulary whose Huffman tree has a path longer than MAX_CODE."""
+    from w2v_cli.errors import W2VError
+
+    return W2VError(f"the Huffman tree is deeper than {MAX_CODE} for this vocabulary's counts")

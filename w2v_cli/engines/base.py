@@ -25,7 +25,7 @@ from hashlib import blake2b
 
 import numpy as np
 
-from w2v_cli.losses import MAX_CODE, huffman_tree
+from w2v_cli.losses import MAX_CODE, huffman_merge, too_deep
 
 Array = np.ndarray
 LOSS_EVERY = 32  # the loss is measured on every 32nd center: a log per score costs as much as its sigmoid
@@ -111,14 +111,29 @@ class Engine(ABC):
 def tree_arrays(counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The Huffman tree of `losses.huffman_tree` as the engines read it: points, codes (V, MAX_CODE), lengths (V,).
 
+    Every word climbs to the root at once, a level per step, then each row is reversed (root first).
     Example: counts [3, 2, 1] -> points [[1, 0..], [1, 0, 0..], [1, 0, 0..]], codelen [1, 2, 2].
     """
-    paths, codes = huffman_tree(counts)
-    V = len(paths)
-    points, bits = np.zeros((V, MAX_CODE), np.int32), np.zeros((V, MAX_CODE), np.uint8)
-    for w, (p, c) in enumerate(zip(paths, codes)):
-        points[w, : len(p)], bits[w, : len(c)] = p, c
-    return points, bits, np.array([len(p) for p in paths], np.int32)
+    parent, binary = huffman_merge(counts)
+    V = len(counts)
+    up_nodes, up_bits = np.zeros((V, MAX_CODE), np.int32), np.zeros((V, MAX_CODE), np.uint8)  # leaf first
+    node, codelen = np.arange(V), np.zeros(V, np.int32)
+    climbing = np.flatnonzero(node != 2 * V - 2)
+    for level in range(MAX_CODE + 1):
+        if climbing.size == 0:
+            break
+        if level == MAX_CODE:
+            raise too_deep()
+        up_bits[climbing, level] = binary[node[climbing]]
+        node[climbing] = parent[node[climbing]]
+        up_nodes[climbing, level] = node[climbing] - V
+        codelen[climbing] += 1
+        climbing = climbing[node[climbing] != 2 * V - 2]
+    src = codelen[:, None] - 1 - np.arange(MAX_CODE)  # (V, MAX_CODE): where root-first entry j sits leaf-first
+    on_path = src >= 0
+    src = np.maximum(src, 0)
+    points = np.where(on_path, np.take_along_axis(up_nodes, src, 1), 0).astype(np.int32)
+    return points, np.where(on_path, np.take_along_axis(up_bits, src, 1), 0).astype(np.uint8), codelen
 
 
 def node_signatures(words: list[str], counts) -> np.ndarray:
