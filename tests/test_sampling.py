@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
+from conftest import needs_kernel
 
-from w2v_cli import reference, sampling
+from w2v_cli import native, reference, sampling
 
 
 def test_keep_probability_is_word2vec_formula():
@@ -42,6 +44,22 @@ def test_window_radii_are_uniform_on_one_to_m():
 def test_split_sentences():
     tokens, sentence = sampling.split_sentences(np.array([5, 6, -1, 7, -1]))
     assert tokens.tolist() == [5, 6, 7] and sentence.tolist() == [0, 0, 1]
+
+
+@needs_kernel
+@pytest.mark.parametrize("sample", [1e-3, 1e-5, 0.0])
+def test_the_compiled_subsampling_pass_draws_and_keeps_exactly_as_numpy(sample, monkeypatch):
+    rng = np.random.default_rng(4)
+    counts = np.sort(rng.zipf(1.4, 5000))[::-1]
+    segment = rng.choice(counts.size, 200_000, p=counts / counts.sum()).astype(np.int32)
+    segment[rng.random(segment.size) < 0.05] = -1  # sentence ends, two in a row among them
+    segment[:3] = -1
+    keep = sampling.keep_probabilities(counts, sample)
+    compiled = sampling.subsample_and_split(np.random.default_rng(9), segment, keep)
+    monkeypatch.setattr(native, "load", lambda: None)
+    numpy = sampling.subsample_and_split(np.random.default_rng(9), segment, keep)
+    assert (compiled[0].size < np.count_nonzero(segment >= 0)) == (sample > 0)  # words were dropped
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(compiled, numpy))
 
 
 def test_window_pairs_respect_radius_and_sentences():

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from w2v_cli import native
+
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
     """Per-word keep probability for subsampling; all ones when `sample` is 0.
@@ -76,6 +78,16 @@ def subsample(rng: np.random.Generator, segment: np.ndarray, keep: np.ndarray) -
     u = rng.random(segment.size)
     p = np.where(segment >= 0, keep[segment], 1.0)
     return segment[u < p]
+
+
+def subsample_and_split(
+    rng: np.random.Generator, segment: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`split_sentences(subsample(rng, segment, keep))`: the same draws and result, in one compiled
+    pass (`native.keep_and_split`) where the kernel is installed."""
+    if not native.available():
+        return split_sentences(subsample(rng, segment, keep))
+    return native.keep_and_split(segment, rng.random(segment.size), keep)
 
 
 def split_sentences(segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

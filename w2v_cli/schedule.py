@@ -102,8 +102,7 @@ class JobStream(Stream):
     def _segment_jobs(self, epoch: int, segment: np.ndarray, rng, done: int):
         """Yield one segment's jobs with their share of the schedule; return the words done after it."""
         words = int(np.count_nonzero(segment >= 0))
-        kept = sampling.subsample(rng, segment, self.keep)
-        tokens, sentence = sampling.split_sentences(kept)
+        tokens, sentence = sampling.subsample_and_split(rng, segment, self.keep)
         radius = sampling.draw_radii(rng, tokens.size, self.window)
         parts = list(self.engine.make_jobs(tokens, sentence, radius, rng))
         total_centers = max(sum(c for _, c in parts), 1)

@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 from numpy.ctypeslib import ndpointer
 
-ABI = 6  # must equal W2V_ABI in kernel.c
+ABI = 7  # must equal W2V_ABI in kernel.c
 MODULE = "w2v_kernel"
 
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
@@ -85,6 +85,10 @@ def load() -> ctypes.CDLL | None:
     ]
     lib.w2v_format_text.restype = i64
     lib.w2v_format_text.argtypes = [_arr(np.uint8), _arr(np.int64), _arr(np.float64), i64, i64, _arr(np.uint8)]
+    lib.w2v_keep_and_split.restype = i64
+    lib.w2v_keep_and_split.argtypes = [
+        *(_arr(np.int32), _arr(np.float64), i64, _arr(np.float64), _arr(np.int32), _arr(np.int32))
+    ]
     lib.w2v_utf8_valid.restype = None
     lib.w2v_utf8_valid.argtypes = [_arr(np.uint8), _arr(np.int64), _arr(np.int64), i64, _arr(np.uint8)]
     return lib
@@ -188,6 +192,16 @@ def _check_ids(W, C, tokens, negatives) -> None:
     for ids in (tokens, negatives):
         if ids is not None and ids.size and (ids.min() < 0 or ids.max() >= W.shape[0]):
             raise ValueError(f"word ids must lie in [0, {W.shape[0]})")
+
+
+def keep_and_split(segment: np.ndarray, u: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(tokens, sentence) int32 of the words of `segment` (int32, -1 ends) with u < keep[id]; see kernel.c."""
+    segment = np.ascontiguousarray(segment, np.int32)
+    if u.shape != segment.shape or (segment.size and segment.max() >= keep.size):
+        raise ValueError("u must match the segment, and every id index keep")
+    tokens, sentence = np.empty(segment.size, np.int32), np.empty(segment.size, np.int32)
+    k = _lib().w2v_keep_and_split(segment, u, segment.size, np.ascontiguousarray(keep, np.float64), tokens, sentence)
+    return tokens[:k], sentence[:k]
 
 
 def scan_block(buf, table, hashes, word_off, word_len, counts, pool, state, out, max_sentence, flags, tables) -> int:

@@ -22,7 +22,7 @@
 #include <string.h>
 
 /* Bumped whenever a signature below changes; the loader refuses a mismatch. */
-#define W2V_ABI 6
+#define W2V_ABI 7
 
 /* x86-64 builds carry an AVX2+FMA copy of the hot functions, picked at load
  * time, next to the baseline one; other platforms get the baseline only. */
@@ -160,6 +160,28 @@ static inline float exp_f32(float x) {
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
+}
+
+/* Subsampling and sentence numbers of one segment, in one pass (the numpy reference is
+ * sampling.split_sentences(sampling.subsample(...))): word ids with -1 at sentence ends,
+ * one uniform u[i] per position, keep (V,) probabilities. A word is kept where
+ * u[i] < keep[id], with the number of ends before it as its sentence. Returns the words kept.
+ * Example: segment [5, 6, -1, 7, -1], u all 0, keep all 1 -> tokens [5, 6, 7], sentence [0, 0, 1]. */
+int64_t w2v_keep_and_split(const int32_t *segment, const double *u, int64_t n, const double *keep, int32_t *tokens,
+                           int32_t *sentence) {
+    int64_t k = 0;
+    int32_t s = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t w = segment[i];
+        if (w < 0) {
+            s++;
+            continue;
+        }
+        tokens[k] = w; /* written always, counted only if kept: no branch on the draw */
+        sentence[k] = s;
+        k += u[i] < keep[w];
+    }
+    return k;
 }
 
 #define real float
