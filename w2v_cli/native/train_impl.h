@@ -275,8 +275,8 @@ INLINE double SUFFIX(cbow_hs_step)(real *W, real *theta, real *hot, int64_t firs
 
 /* One skip-gram HS step: each context row W[ctx[a]] predicts the center's path;
  * all m x L scores and every dJ/dW[o_a] come from the parameters before the
- * step, then theta and W[o_a] step by -lr times the gradient. g (m, MAX_CODE)
- * and dx (m, d) are scratch. Returns the loss. */
+ * step, then theta and W[o_a] step by -lr times the gradient. g (m, L), packed
+ * so that one loop takes every sigmoid, and dx (m, d) are scratch. Returns the loss. */
 INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, real *hot, int64_t first_hot, int64_t d, const int64_t *ctx,
                                 int64_t m,
                                 const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *dx, real lr,
@@ -285,9 +285,13 @@ INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, real *hot, int64_t first_
     SUFFIX(row_ptrs)(W, ctx, m, d, xs);
     SUFFIX(path_ptrs)(theta, hot, first_hot, pt, L, d, ts);
     double loss = 0.0;
+    for (int64_t a = 0; a < m; a++) SUFFIX(rows_dot)(xs[a], (const real *const *)ts, L, d, g + a * L);
+    if (with_loss)
+        for (int64_t i = 0; i < m * L; i++) loss += SUFFIX(score_loss)(g[i], 1 - cd[i % L]);
+    SUFFIX(sigmoids)(g, m * L);
     for (int64_t a = 0; a < m; a++)
-        loss += SUFFIX(hs_scores)(xs[a], (const real *const *)ts, cd, L, d, g + a * MAX_CODE, with_loss);
-    SUFFIX(pairs_step)(xs, m, ts, L, g, MAX_CODE, dx, d, lr);
+        for (int64_t l = 0; l < L; l++) g[a * L + l] -= (real)(1 - cd[l]);
+    SUFFIX(pairs_step)(xs, m, ts, L, g, L, dx, d, lr);
     return loss;
 }
 
