@@ -1,11 +1,12 @@
 import bz2
 import gzip
 import lzma
+import threading
 
 import pytest
 from conftest import write
 
-from w2v_cli.corpus import expand_paths, iter_blocks
+from w2v_cli.corpus import expand_paths, iter_blocks, read_ahead
 from w2v_cli.errors import W2VError
 
 
@@ -52,3 +53,37 @@ def test_corrupt_compressed_file_is_a_clear_error(tmp_path):
     path = write(tmp_path / "bad.gz", b"this is not gzip data")
     with pytest.raises(W2VError, match="cannot read corpus file"):
         list(iter_blocks(path))
+
+
+def test_read_ahead_gives_the_same_blocks_in_order(tmp_path):
+    path = tmp_path / "c.txt.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(" ".join(f"w{i}" for i in range(20_000)).encode())
+    assert list(read_ahead(iter_blocks(path, block_size=200))) == list(iter_blocks(path, block_size=200))
+
+
+def test_read_ahead_raises_a_reading_error_after_the_blocks_before_it(tmp_path):
+    path = tmp_path / "cut.txt.gz"
+    data = gzip.compress(" ".join(f"w{i}" for i in range(50_000)).encode())
+    path.write_bytes(data[: len(data) // 2])  # truncated mid-stream
+    got = []
+    with pytest.raises(W2VError, match="cannot read corpus file"):
+        for block, _ in read_ahead(iter_blocks(path, block_size=1000)):
+            got.append(block)
+    assert got and b"".join(got).split()[:3] == [b"w0", b"w1", b"w2"]
+
+
+def test_a_consumer_that_stops_early_stops_the_thread_and_closes_the_file(tmp_path):
+    closed = threading.Event()
+
+    def blocks():
+        try:
+            yield from range(1_000_000)
+        finally:
+            closed.set()
+
+    reader = read_ahead(blocks())
+    assert [next(reader) for _ in range(3)] == [0, 1, 2]
+    reader.close()
+    assert closed.is_set()
+    assert not any(t.name == "w2v-read-ahead" for t in threading.enumerate())

@@ -5,6 +5,9 @@ whitespace, so no token is ever cut (`scan.py` splits them into tokens), and a
 100 MB single-line file (text8 style) never sits in memory whole. `text_size`
 tells, before reading, how many bytes of text a file holds, for the preflight.
 
+`read_ahead` runs such a reader on a thread of its own, a few blocks ahead:
+decompression (zlib, bz2 and lzma release the GIL) then overlaps the scanning.
+
 Left out: cutting blocks at non-ASCII whitespace, so a file whose only
 separators are characters such as U+00A0 is read whole.
 """
@@ -16,7 +19,9 @@ import gzip
 import io
 import lzma
 import os
+import queue
 import struct
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -126,6 +131,51 @@ def iter_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[tuple[byte
         raise W2VError(f"cannot read corpus file {path}: {e}") from None
     if carry:
         yield carry, raw.bytes_read
+
+
+READ_AHEAD = 2  # blocks a reader thread may hold ready: 2 MiB
+
+
+def read_ahead(items: Iterator, depth: int = READ_AHEAD) -> Iterator:
+    """The items of `items`, produced on a thread of its own at most `depth` ahead of the consumer.
+
+    Same items in the same order; an exception raised by `items` is raised here, at
+    the point in the sequence where it occurred. If the consumer stops early, the
+    thread stops at its next item and closes `items` (so its file is closed).
+    Example: `list(read_ahead(iter(range(3))))` -> `[0, 1, 2]`.
+    """
+    ready: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                ready.put((True, item))
+                if stop.is_set():
+                    break
+            ready.put((False, None))
+        except BaseException as e:  # handed to the consumer, raised there
+            ready.put((False, e))
+        finally:
+            getattr(items, "close", lambda: None)()
+
+    worker = threading.Thread(target=produce, name="w2v-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, item = ready.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a put() the thread may be waiting in
+            try:
+                ready.get(timeout=0.05)
+            except queue.Empty:
+                pass
 
 
 def total_size(files: list[Path]) -> int:

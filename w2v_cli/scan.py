@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from w2v_cli.corpus import iter_blocks, total_size
+from w2v_cli.corpus import iter_blocks, read_ahead, total_size
 from w2v_cli.errors import W2VError
 from w2v_cli.progress import Progress
 from w2v_cli.scanners import SEP, Limit, ScanOptions, make_scanner
@@ -167,7 +167,7 @@ def _one_pass(files, scanner, ids: IdFile | None, limit: Limit, pruning: Pruning
     with progress.bar(total_size(files), desc, unit="B") as pb:
         for path in files:
             read = 0
-            for block, read_now in iter_blocks(path):
+            for block, read_now in read_ahead(iter_blocks(path)):
                 for piece in _pieces(block, limit):
                     if pruning is not None and _would_overflow(scanner, limit, len(piece)):
                         _prune(scanner, limit, len(piece), pruning)
