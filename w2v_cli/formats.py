@@ -61,7 +61,7 @@ def write_text(f, words: list[str], M: np.ndarray) -> None:
 
 
 def text_rows(words: list[bytes], M: np.ndarray) -> bytes:
-    """The text format's rows in Python: `text_rows([b"a"], [[0.5, 1e-05]])` -> b"a 0.5 1e-05\\n"."""
+    """The text format's rows in Python: `text_rows([b"a"], np.array([[0.5, 1e-05]]))` -> b"a 0.5 1e-05\\n"."""
     fmt = b"%s" + b" %.7g" * M.shape[1] + b"\n"
     return b"".join(fmt % (w, *r) for w, r in zip(words, M.tolist()))
 

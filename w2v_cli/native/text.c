@@ -1,6 +1,6 @@
 /* The word2vec text format's rows: "word v1 ... vd\n", each value as C's "%.7g" prints it.
  *
- * Same bytes as Python's "%.7g" % v (`formats.write_text_py`, the reference) for
+ * Same bytes as Python's "%.7g" % v (`formats.text_rows`, the reference) for
  * every finite value; non-finite values print as Python does ("nan", "inf", "-inf").
  * The fast path rounds |v| to 7 significant digits with one scaling by an exact
  * power of ten and an integer rounding, then lays out the digits as %g does. A
