@@ -10,7 +10,7 @@ contexts j within its drawn radius in the same sentence.
   sum_j `losses.softmax_loss_and_gradient(W[t_i], t_j, C)`.
 
 Negative sampling runs as tiled matrix products. Positions are cut into tiles
-of B centers; a tile's inputs are the B + 2m rows W[t] around it (a strided
+of B = 2m centers; a tile's inputs are the B + 2m rows W[t] around it (a strided
 view, no copy) and its outputs the B (K+1) rows [C[t_i], C[neg_i]], so one
 GEMM scores every (context, center, k) of the tile: (B+2m, d) @ (d, B(K+1)).
 Only the band |offset| <= radius is a trained pair; the rest is masked. Two
@@ -38,7 +38,6 @@ import numpy as np
 from w2v_cli.engines.base import Batch
 
 Array = np.ndarray
-TILE = 16  # centers per GEMM tile (at least 2 * window): larger wastes more of the band
 
 
 @dataclass
@@ -149,7 +148,7 @@ def neg_grads(W: Array, C: Array, batch: Batch, window: int, loss_every: int = 1
     """Negative-sampling loss, trained pairs, and gradient rows for W and for C."""
     t, m, d = batch.tokens, window, W.shape[1]
     n, K1 = t.size, batch.negatives.shape[1] + 1
-    B = max(TILE, 2 * m)
+    B = 2 * m  # centers per tile: the fewest `_to_positions` allows; more would score more of the masked band
     tiles = -(-n // B)
     npad, R = tiles * B, B + 2 * m
     mask = _pair_mask(batch, m, npad)  # (npad, 2m)
