@@ -9,7 +9,11 @@ max(1, lr * h), where h = sum sigmoid'(s) |x|^2 over the scores s = row . x it
 took part in: h bounds the curvature of the batch loss along that row, and
 lr * h <= 1 means plain SGD cannot overshoot. Rows with lr * h <= 1 (every row
 of a small batch) get exactly -lr * gradient. With N workers, N steps may land
-on a row at once, each from the same stale view, so the bound is lr * h * N.
+on a row at once, each from the same stale view, and they add up. For
+skip-gram the bound is lr * h * N / 2: N such steps sum to at most 2/h, and
+gradient descent along curvature h is stable below 2/h (2 workers need no more
+than one). CBOW keeps lr * h * N: with N / 2, 2 workers on a busy machine
+failed to learn the planted relations with CBOW HS (3 runs of 3).
 CBOW (and CBOW HS) steps each context row by the full dJ/dh, so the mean h moves
 by that step: a context row's h is the curvature along h, m^2 times its own.
 
@@ -112,18 +116,18 @@ def group_rows(idx: Array, size: int) -> tuple[Array, Array, Array]:
     return idx[kept], kept, inv
 
 
-def apply_rows(M: Array, rows: RowGrads, lr: float, concurrent: int = 1) -> None:
-    """M[w] -= lr * g_w / max(1, lr * h_w * concurrent) for each word w, g_w and h_w summed over its rows.
+def apply_rows(M: Array, rows: RowGrads, lr: float, spread: float = 1.0) -> None:
+    """M[w] -= lr * g_w / max(1, lr * h_w * spread) for each word w, g_w and h_w summed over its rows.
 
-    `concurrent` workers may step the same row at once, each from what it read
-    before the others' steps; dividing by it keeps their summed step within the bound.
+    `spread`: how many bounded steps may add up on one row (`step_spread`), as
+    workers step the same rows at once, each from what it read before the others' steps.
     Example: one row, grad [[2.0]], curv [0.5], lr 0.1 -> M[w] -= 0.2 (plain SGD);
-    curv [50.0] -> lr * h = 5, so M[w] -= 0.2 / 5.
+    curv [50.0] -> lr * h = 5, so M[w] -= 0.2 / 5; with spread 2, 0.2 / 10.
     """
     d = M.shape[1]
     words, kept, inv = group_rows(rows.idx, M.shape[0])
     h = np.bincount(inv, weights=rows.curv, minlength=words.size)
-    scale = (-lr / np.maximum(1.0, lr * h * concurrent)).astype(M.dtype)  # (U,)
+    scale = (-lr / np.maximum(1.0, lr * h * spread)).astype(M.dtype)  # (U,)
     total = rows.grad[kept].astype(M.dtype, copy=False)  # (U, d): one row of each word ...
     rest = np.flatnonzero(~kept)
     if rest.size:  # ... plus the others
@@ -142,13 +146,14 @@ def step(
 
     CBOW's context rows step by m dJ/dW[o] = dJ/dh, word2vec.c's update (as the C engine's).
     For loss "hs", C is theta (V - 1, d) and `tree` the vocabulary's `base.tree_arrays`.
-    `concurrent`: the workers stepping W and C at the same time (see `apply_rows`).
+    `concurrent`: the workers stepping W and C at the same time (see `step_spread`).
     """
+    spread = step_spread(model, concurrent)
     if loss == "hs" or model == "cbow":
         value, count, rows_W, rows_C, m = _scaled_grads(W, C, batch, window, loss, model, tree, loss_every)
         if count:
-            apply_rows(W, rows_W, lr, concurrent)
-            apply_rows(C, rows_C, lr, concurrent)
+            apply_rows(W, rows_W, lr, spread)
+            apply_rows(C, rows_C, lr, spread)
         return value, count
     if loss == "softmax":
         value, pairs, gV, gC = softmax_grads(W, C, batch, window)
@@ -157,9 +162,17 @@ def step(
         return value, pairs
     value, pairs, rows_W, rows_C = neg_grads(W, C, batch, window, loss_every)
     if pairs:
-        apply_rows(W, rows_W, lr, concurrent)
-        apply_rows(C, rows_C, lr, concurrent)
+        apply_rows(W, rows_W, lr, spread)
+        apply_rows(C, rows_C, lr, spread)
     return value, pairs
+
+
+def step_spread(model: str, workers: int) -> float:
+    """How many bounded steps may add up on one row with `workers` stepping at once (module docstring).
+
+    Example: `step_spread("skipgram", 2)` -> 1.0; `step_spread("cbow", 2)` -> 2.0.
+    """
+    return max(1.0, workers / 2) if model == "skipgram" else float(workers)
 
 
 def _scaled_grads(W, C, batch, window, loss, model, tree, loss_every):
