@@ -330,12 +330,15 @@ def test_hs_kernel_with_a_private_top_of_the_tree_takes_the_same_steps(cbow):
     assert not np.allclose(results[0][1], T0)  # the top nodes did move
 
 
-@pytest.mark.parametrize("model, workers, spread", [("skipgram", 1, 1.0), ("skipgram", 2, 1.0), ("skipgram", 4, 2.0),
-                                                    ("cbow", 1, 1.0), ("cbow", 2, 2.0)])  # fmt: skip
-def test_a_bounded_row_steps_less_as_more_workers_may_step_it_at_once(model, workers, spread):
+@pytest.mark.parametrize(
+    "model, loss, workers, spread",
+    [("skipgram", "neg", 1, 1.0), ("skipgram", "neg", 2, 1.0), ("skipgram", "neg", 4, 2.0),
+     ("skipgram", "hs", 2, 2.0), ("cbow", "neg", 1, 1.0), ("cbow", "neg", 2, 2.0), ("cbow", "hs", 2, 2.0)],
+)  # fmt: skip
+def test_a_bounded_row_steps_less_as_more_workers_may_step_it_at_once(model, loss, workers, spread):
     """A row with lr * h = 5 steps by -lr g / (5 spread); a row below the bound by plain -lr g, whatever the workers."""
-    assert numpy_engine.step_spread(model, workers) == spread
+    assert numpy_engine.step_spread(model, loss, workers) == spread
     M = np.zeros((2, 1), np.float32)
     rows = numpy_math.RowGrads(np.array([0, 1]), np.array([[2.0], [2.0]]), np.array([50.0, 0.5]))
-    numpy_engine.apply_rows(M, rows, 0.1, numpy_engine.step_spread(model, workers))
+    numpy_engine.apply_rows(M, rows, 0.1, spread)
     assert M[:, 0] == pytest.approx([-0.2 / (5 * spread), -0.2])

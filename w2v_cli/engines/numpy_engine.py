@@ -10,10 +10,12 @@ took part in: h bounds the curvature of the batch loss along that row, and
 lr * h <= 1 means plain SGD cannot overshoot. Rows with lr * h <= 1 (every row
 of a small batch) get exactly -lr * gradient. With N workers, N steps may land
 on a row at once, each from the same stale view, and they add up. For
-skip-gram the bound is lr * h * N / 2: N such steps sum to at most 2/h, and
-gradient descent along curvature h is stable below 2/h (2 workers need no more
-than one). CBOW keeps lr * h * N: with N / 2, 2 workers on a busy machine
-failed to learn the planted relations with CBOW HS (3 runs of 3).
+skip-gram with negative sampling the bound is lr * h * N / 2: N such steps sum
+to at most 2/h, and gradient descent along curvature h is stable below 2/h (2
+workers need no more than one). Where every center of a batch steps the same
+rows (the top of the Huffman tree; CBOW's context rows through h) the bound
+stays lr * h * N: with N / 2, 2 workers diverged with skip-gram HS and failed
+to learn the planted relations with CBOW HS in the tests.
 CBOW (and CBOW HS) steps each context row by the full dJ/dh, so the mean h moves
 by that step: a context row's h is the curvature along h, m^2 times its own.
 
@@ -148,7 +150,7 @@ def step(
     For loss "hs", C is theta (V - 1, d) and `tree` the vocabulary's `base.tree_arrays`.
     `concurrent`: the workers stepping W and C at the same time (see `step_spread`).
     """
-    spread = step_spread(model, concurrent)
+    spread = step_spread(model, loss, concurrent)
     if loss == "hs" or model == "cbow":
         value, count, rows_W, rows_C, m = _scaled_grads(W, C, batch, window, loss, model, tree, loss_every)
         if count:
@@ -167,12 +169,12 @@ def step(
     return value, pairs
 
 
-def step_spread(model: str, workers: int) -> float:
+def step_spread(model: str, loss: str, workers: int) -> float:
     """How many bounded steps may add up on one row with `workers` stepping at once (module docstring).
 
-    Example: `step_spread("skipgram", 2)` -> 1.0; `step_spread("cbow", 2)` -> 2.0.
+    Example: `step_spread("skipgram", "neg", 2)` -> 1.0; `step_spread("skipgram", "hs", 2)` -> 2.0.
     """
-    return max(1.0, workers / 2) if model == "skipgram" else float(workers)
+    return max(1.0, workers / 2) if (model, loss) == ("skipgram", "neg") else float(workers)
 
 
 def _scaled_grads(W, C, batch, window, loss, model, tree, loss_every):
