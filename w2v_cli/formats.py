@@ -55,8 +55,9 @@ def write_text(f, words: list[str], M: np.ndarray) -> None:
         if not compiled:
             f.write(text_rows(part, rows))
             continue
-        if out.size < native.text_bound(part, M.shape[1]):  # one buffer for every chunk: no page faults each time
-            out = np.empty(native.text_bound(part, M.shape[1]), np.uint8)
+        need = native.text_bound(part, M.shape[1])
+        if out.size < need:  # one buffer for every chunk: no page faults each time
+            out = np.empty(need, np.uint8)
         f.write(native.format_text(part, rows, out))
 
 
