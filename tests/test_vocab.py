@@ -92,6 +92,28 @@ def test_invalid_utf8_is_replaced_counted_and_merged():
     assert vocab.words == ["caf\ufffd"] and mapping.tolist() == [0, 0, -2]
 
 
+@pytest.mark.parametrize("min_count, max_vocab", [(1, 0), (3, 0), (3, 5), (40, 0)])
+def test_build_vocab_matches_a_plain_count_of_decoded_words(min_count, max_vocab):
+    """Random words, some invalid UTF-8 and some with a real U+FFFD, against collections.Counter."""
+    from collections import Counter
+
+    rng = np.random.default_rng(7)
+    pieces = [b"a", b"b", "\ufffd".encode(), b"\xff", b"\xc3", "\u00e9".encode()]
+    words = sorted({b"".join(rng.choice(pieces, rng.integers(1, 4))) for _ in range(300)})
+    counts = rng.integers(1, 60, len(words)).tolist()
+    vocab, mapping, bad = build_vocab(result(words, counts), min_count, max_vocab)
+    total = Counter()
+    for w, c in zip(words, counts):
+        total[w.decode("utf-8", "replace")] += c
+    expected = sorted((w for w, c in total.items() if c >= min_count), key=lambda w: (-total[w], w))
+    expected = expected[:max_vocab] if max_vocab else expected
+    assert vocab.words == expected and vocab.counts.tolist() == [total[w] for w in expected]
+    index = {w: i for i, w in enumerate(expected)}
+    assert mapping.tolist() == [index.get(w.decode("utf-8", "replace"), -2) for w in words]
+    assert bad == sum(c * (w.decode("utf-8", "replace").count("\ufffd") - w.count("\ufffd".encode()))
+                      for w, c in zip(words, counts))  # fmt: skip
+
+
 def test_segments_drop_oov_and_end_at_sentence_ends(tmp_path):
     ids = IdFile(tmp_path)
     ids.write(np.array([0, 1, -1, 2, 0, -1, 1, 2], np.int32))  # no final sentence end

@@ -59,7 +59,8 @@ def build_vocab(
     """Decode, merge, prune and sort the scanned words.
 
     Only words that can reach min_count become Python strings: those counted
-    often enough, and those with invalid UTF-8 (which may merge with others).
+    often enough, and, where some word is invalid UTF-8, the invalid ones and
+    the valid ones holding U+FFFD (what invalid bytes decode to: they may merge).
     `base` (k,) are earlier counts of the first k provisional ids (a model
     trained on): those words are always kept, their counts added, and max_vocab
     counts only the others. Returns the vocabulary, the provisional->final id
@@ -70,30 +71,65 @@ def build_vocab(
     counts[: base.size] += base
     kept = (counts >= min_count) | ~scan.valid
     kept[: base.size] = True
-    candidates = np.flatnonzero(kept)
-    merged: dict[str, int] = {}
-    to_merged = np.empty(candidates.size, np.int64)
-    merged_counts: list[int] = []
-    bad = 0
-    for i, (raw, count) in enumerate(zip(scan.word_bytes(candidates), counts[candidates].tolist())):
-        word, nbad = decode_word(raw)
-        bad += nbad * count
-        j = merged.setdefault(word, len(merged))
-        if j == len(merged_counts):
-            merged_counts.append(0)
-        merged_counts[j] += count
-        to_merged[i] = j
-    words = list(merged)
-    given = set(to_merged[: base.size].tolist())  # candidates start with the base ids
-    new = sorted((j for j, c in enumerate(merged_counts) if c >= min_count and j not in given),
-                 key=lambda j: (-merged_counts[j], words[j]))  # fmt: skip
-    keep = sorted(given.union(new[:max_vocab] if max_vocab else new), key=lambda j: (-merged_counts[j], words[j]))
+    if not scan.valid.all():
+        kept |= _holds_replacement(scan, ~kept)
+    candidates = np.flatnonzero(kept)  # the base ids come first
+    words, to_merged, bad = _decode_merged(scan.word_bytes(candidates), scan.valid[candidates], counts[candidates])
+    merged_counts = np.zeros(len(words), np.int64)
+    np.add.at(merged_counts, to_merged, counts[candidates])
+    keep = _chosen(words, merged_counts, to_merged[: base.size], min_count, max_vocab)
     final = np.full(len(words), DROP, np.int32)
-    final[keep] = np.arange(len(keep), dtype=np.int32)
+    final[keep] = np.arange(keep.size, dtype=np.int32)
     mapping = np.full(scan.counts.size, DROP, np.int32)
     mapping[candidates] = final[to_merged]
-    vocab = Vocab([words[j] for j in keep], np.array([merged_counts[j] for j in keep], np.int64))
-    return vocab, mapping, bad
+    return Vocab([words[j] for j in keep.tolist()], merged_counts[keep]), mapping, bad
+
+
+def _holds_replacement(scan: ScanResult, among: np.ndarray) -> np.ndarray:
+    """(n_words,) bool: the words of the `among` mask whose bytes hold U+FFFD."""
+    ids = np.flatnonzero(among)
+    holds = np.zeros(among.size, bool)
+    holds[ids[[b"\xef\xbf\xbd" in raw for raw in scan.word_bytes(ids)]]] = True
+    return holds
+
+
+def _decode_merged(raws: list[bytes], valid: np.ndarray, counts: np.ndarray) -> tuple[list[str], np.ndarray, int]:
+    """Decode `raws`; words that decode alike become one. Returns the distinct words,
+    each raw's index among them, and the invalid bytes replaced (times their counts).
+
+    The valid ones decode in one call (distinct valid UTF-8 decodes to distinct
+    strings, and no token holds a newline); only invalid ones go one by one.
+    Example: [b"ok", b"caf\\xe9", b"caf\\xff"] -> (["ok", "caf\\ufffd"], [0, 1, 1], replaced bytes).
+    """
+    good = np.flatnonzero(valid).tolist()
+    words = b"\n".join([raws[i] for i in good]).decode("utf-8").split("\n") if good else []
+    index = dict(zip(words, range(len(words))))
+    to_merged = np.empty(len(raws), np.int64)
+    to_merged[good] = np.arange(len(good))
+    bad = 0
+    for i in np.flatnonzero(~valid).tolist():
+        word, nbad = decode_word(raws[i])
+        bad += nbad * int(counts[i])
+        to_merged[i] = index.setdefault(word, len(index))
+        if to_merged[i] == len(words):
+            words.append(word)
+    return words, to_merged, bad
+
+
+def _chosen(words: list[str], counts: np.ndarray, given: np.ndarray, min_count: int, max_vocab: int) -> np.ndarray:
+    """Indices of the words to keep, by descending count, ties by word: every
+    `given` one, and the max_vocab (0: all) most frequent others that reach min_count.
+
+    Example: words ["b", "a", "c"], counts [5, 5, 9], given [], min_count 2, max_vocab 2 -> [2, 1].
+    """
+    by_word = np.array(sorted(range(len(words)), key=words.__getitem__), np.int64)
+    order = by_word[np.argsort(-counts[by_word], kind="stable")]
+    is_given = np.zeros(len(words), bool)
+    is_given[given] = True
+    new = order[(counts[order] >= min_count) & ~is_given[order]]
+    chosen = is_given.copy()
+    chosen[new[:max_vocab] if max_vocab else new] = True
+    return order[chosen[order]]
 
 
 def check_vocab(vocab: Vocab, scan: ScanResult, min_count: int) -> None:
