@@ -86,6 +86,12 @@ def test_python_and_compiled_scanners_agree_on_random_bytes_and_blocks(tmp_path,
     assert py.words == c.words and np.array_equal(py.counts, c.counts)
     whole = CScanner(opts)
     assert tokens_of(whole, data) == reference(data, lowercase, strip)
+    py, c = PyScanner(opts), CScanner(opts)  # frozen on the first half's words, blocks of many batches
+    py.feed(data[:15_000]), c.feed(data[:15_000])
+    py.restart(frozen=True), c.restart(frozen=True)
+    for block, _ in iter_blocks(path, block_size=4096):
+        assert np.array_equal(py.feed(block), c.feed(block))
+    assert np.array_equal(py.counts, c.counts) and py.tokens == c.tokens
 
 
 def test_blocks_never_cut_a_token_or_a_multibyte_space(tmp_path):

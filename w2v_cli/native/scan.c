@@ -1,6 +1,6 @@
 /* The vocabulary scanner of w2v: split bytes into tokens on Unicode whitespace,
  * optionally normalise each token, and count it in an open-addressing hash table
- * (FNV-1a, keys in one byte pool, like word2vec.c's vocabulary hash).
+ * (keys in one byte pool, like word2vec.c's vocabulary hash).
  *
  * Same tokens, ids and counts as the Python scanner (`scan.PyScanner`), which is
  * the reference: whitespace is the set `str.isspace` accepts, normalisation is
@@ -137,29 +137,148 @@ static int64_t normalise(const uint8_t *tok, int64_t len, int64_t flags, uint8_t
     return b - a;
 }
 
-static inline uint64_t fnv1a(const uint8_t *p, int64_t len) {
-    uint64_t h = 14695981039346656037ULL;
-    for (int64_t i = 0; i < len; i++) h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
+/* Up to 8 bytes at p as a little-endian integer, zero above byte k (1 <= k <= 8). */
+static inline uint64_t load_bytes(const uint8_t *p, int64_t k) {
+    uint64_t v = 0;
+    for (int64_t j = 0; j < k; j++) v |= (uint64_t)p[j] << (8 * j);
+    return v;
 }
 
-/* Slot of the word tok[0:len) with hash h in table (or the empty slot where it goes). */
-static inline int64_t find_slot(const int32_t *table, int64_t table_size, const uint8_t *pool,
+/* 64-bit hash of p[0:len), 8 bytes a step; `wide` says 8 bytes can be read past
+ * any byte of it (so the last step loads a whole word and masks it).
+ * Only its bits matter inside one table: it is never stored. */
+static inline uint64_t hash_bytes(const uint8_t *p, int64_t len, int wide) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)len;
+    int64_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        h = (h ^ v) * 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 32;
+    }
+    if (i < len) {
+        uint64_t v;
+        if (wide) memcpy(&v, p + i, 8), v &= ~0ULL >> (64 - 8 * (len - i));
+        else v = load_bytes(p + i, len - i);
+        h = (h ^ v) * 0xFF51AFD7ED558CCDULL;
+    }
+    h ^= h >> 29;
+    h *= 0xC4CEB9FE1A85EC53ULL;
+    return h ^ (h >> 32);
+}
+
+/* Slot of the word tok[0:len) with hash h in table (or the empty slot where it goes).
+ * A word's stored hash is compared before its bytes, so a probe past another
+ * word costs one load, not a byte compare. */
+static inline int64_t find_slot(const int32_t *table, int64_t table_size, const uint64_t *hashes, const uint8_t *pool,
                                 const int64_t *word_off, const int64_t *word_len, const uint8_t *tok, int64_t len,
                                 uint64_t h) {
     uint64_t mask = (uint64_t)table_size - 1, slot = h & mask;
     for (;;) {
         int32_t w = table[slot];
         if (w < 0) return (int64_t)slot;
-        if (word_len[w] == len && memcmp(pool + word_off[w], tok, (size_t)len) == 0) return (int64_t)slot;
+        if (hashes[w] == h && word_len[w] == len && memcmp(pool + word_off[w], tok, (size_t)len) == 0)
+            return (int64_t)slot;
         slot = (slot + 1) & mask;
     }
 }
 
-/* End of the token starting at buf[i]: the next whitespace, or n. */
+/* End of the token starting at buf[i]: the next whitespace, or n. Printable
+ * ASCII (33..127) is never whitespace, so only other bytes are looked at closely. */
 static inline int64_t token_end(const uint8_t *buf, int64_t i, int64_t n) {
-    while (i < n && !space_len(buf + i, n - i)) i++;
-    return i;
+    for (;;) {
+        while (i < n && (uint8_t)(buf[i] - 33) < 95) i++;
+        if (i == n || space_len(buf + i, n - i)) return i;
+        i++;
+    }
+}
+
+/* The counted words: an open-addressing table of ids over per-word arrays. */
+typedef struct {
+    int32_t *table; /* (mask + 1,) slot -> id, -1 empty */
+    uint64_t mask;
+    uint64_t *hashes; /* (words,) per word: hash, bytes in pool, count */
+    int64_t *word_off, *word_len, *counts;
+    uint8_t *pool;
+} Store;
+
+/* One step of the token stream: a token (len >= 1) or a sentence end (len < 0). */
+typedef struct {
+    const uint8_t *tok;
+    int64_t len;
+    uint64_t h;
+} Event;
+
+enum { BATCH = 64, AHEAD = 8 }; /* events cut before any is counted; words looked up ahead */
+
+/* Cut at most BATCH events from buf[*i:n): each token normalised as flags say
+ * (into pool from *scratch on), hashed and its table slot prefetched; a
+ * sentence end at a line end after a token and every max_sentence tokens.
+ * Advances *i, *run and *scratch; returns the number of events. */
+static int64_t cut_events(const uint8_t *buf, int64_t n, int64_t *i, int64_t *run, int64_t max_sentence,
+                          int64_t flags, const Tables *t, uint8_t **scratch, const Store *st, Event *ev) {
+    int64_t k = 0;
+    while (*i < n && k < BATCH - 1) { /* a token may bring a sentence end with it */
+        int s = space_len(buf + *i, n - *i);
+        if (s) {
+            if (buf[*i] == 10 && *run > 0) ev[k++].len = -1, *run = 0;
+            *i += s;
+            continue;
+        }
+        int64_t end = token_end(buf, *i, n), len = end - *i;
+        const uint8_t *tok = buf + *i;
+        int wide = end + 8 <= n;
+        *i = end;
+        if (flags & (LOWERCASE | STRIP)) {
+            len = normalise(tok, len, flags, *scratch, t);
+            tok = *scratch, wide = 0;
+            if (len == 0) continue;
+            *scratch += len;
+        }
+        uint64_t h = hash_bytes(tok, len, wide);
+        __builtin_prefetch(st->table + (h & st->mask));
+        ev[k++] = (Event){tok, len, h};
+        if (++*run == max_sentence) ev[k++].len = -1, *run = 0;
+    }
+    return k;
+}
+
+/* Prefetch the per-word entries of the word in e's first table slot, if any. */
+static inline void prefetch_word(const Store *st, const Event *e) {
+    if (e->len < 0) return;
+    int32_t w = st->table[e->h & st->mask];
+    if (w < 0) return;
+    __builtin_prefetch(st->hashes + w), __builtin_prefetch(st->word_len + w);
+    __builtin_prefetch(st->word_off + w), __builtin_prefetch(st->counts + w, 1);
+}
+
+/* Count the events ev[0:k) and write their ids (-1 for a sentence end) to out;
+ * returns how many were written. A new word gets the next id and its bytes go to
+ * pool at state[POOL_USED] (never past a later event's scratch bytes); under
+ * FROZEN an unknown word is neither added nor counted nor written. */
+static int64_t count_events(const Event *ev, int64_t k, Store *st, int64_t *state, int64_t flags, int32_t *out) {
+    int64_t m = 0;
+    for (int64_t j = 0; j < k; j++) {
+        if (j + AHEAD < k) prefetch_word(st, ev + j + AHEAD);
+        const Event *e = ev + j;
+        if (e->len < 0) {
+            out[m++] = -1;
+            continue;
+        }
+        int64_t slot = find_slot(st->table, (int64_t)st->mask + 1, st->hashes, st->pool, st->word_off, st->word_len,
+                                 e->tok, e->len, e->h);
+        int32_t w = st->table[slot];
+        state[TOKENS]++;
+        if (w < 0 && !(flags & FROZEN)) {
+            w = (int32_t)state[N_WORDS]++;
+            st->table[slot] = w, st->hashes[w] = e->h;
+            st->word_off[w] = state[POOL_USED], st->word_len[w] = e->len;
+            memmove(st->pool + state[POOL_USED], e->tok, (size_t)e->len);
+            state[POOL_USED] += e->len;
+        }
+        if (w >= 0) st->counts[w]++, out[m++] = w;
+    }
+    return m;
 }
 
 /* Tokenise buf[0:n) (split on Unicode whitespace), normalise each token as
@@ -168,47 +287,22 @@ static inline int64_t token_end(const uint8_t *buf, int64_t i, int64_t n) {
  * to pool; under FROZEN, unknown words are not added, not counted and not
  * written, but still count towards max_sentence. Dropped tokens (normalised to
  * nothing) do not exist at all. state[N_WORDS, POOL_USED, RUN, TOKENS] is updated.
- * The caller ensures room: every token new, table at most half full, pool
- * room for 2n bytes (normalising may lengthen a token 1.5x). */
+ * Tokens are cut and hashed a batch ahead of their lookups, so that the table's
+ * cache misses overlap. The caller ensures room: every token new, table at most
+ * half full, pool room for 2n bytes (normalising may lengthen a token 1.5x). */
 int64_t w2v_scan_block(const uint8_t *buf, int64_t n, int32_t *table, int64_t table_size, uint64_t *hashes,
                        int64_t *word_off, int64_t *word_len, int64_t *counts, uint8_t *pool, int64_t *state,
                        int32_t *out, int64_t max_sentence, int64_t flags, const uint8_t *props, const int32_t *lower,
                        const int32_t *extra) {
     const Tables t = {props, lower, extra};
-    int64_t n_words = state[N_WORDS], pool_used = state[POOL_USED], run = state[RUN], m = 0, i = 0;
+    Store st = {table, (uint64_t)table_size - 1, hashes, word_off, word_len, counts, pool};
+    Event ev[BATCH];
+    int64_t run = state[RUN], m = 0, i = 0;
     while (i < n) {
-        int s = space_len(buf + i, n - i);
-        if (s) {
-            if (buf[i] == 10 && run > 0) out[m++] = -1, run = 0;
-            i += s;
-            continue;
-        }
-        int64_t end = token_end(buf, i, n), len = end - i;
-        const uint8_t *tok = buf + i;
-        i = end;
-        if (flags & (LOWERCASE | STRIP)) {
-            len = normalise(tok, len, flags, pool + pool_used, &t);
-            tok = pool + pool_used;
-            if (len == 0) continue;
-        }
-        uint64_t h = fnv1a(tok, len);
-        int64_t slot = find_slot(table, table_size, pool, word_off, word_len, tok, len, h);
-        int32_t w = table[slot];
-        state[TOKENS]++;
-        if (w < 0 && !(flags & FROZEN)) {
-            w = (int32_t)n_words++;
-            table[slot] = w;
-            hashes[w] = h;
-            word_off[w] = pool_used;
-            word_len[w] = len;
-            memmove(pool + pool_used, tok, (size_t)len);
-            pool_used += len;
-        }
-        if (w >= 0) counts[w]++, out[m++] = w;
-        if (++run == max_sentence) out[m++] = -1, run = 0;
+        uint8_t *scratch = pool + state[POOL_USED];
+        int64_t k = cut_events(buf, n, &i, &run, max_sentence, flags, &t, &scratch, &st, ev);
+        m += count_events(ev, k, &st, state, flags, out + m);
     }
-    state[N_WORDS] = n_words;
-    state[POOL_USED] = pool_used;
     state[RUN] = run;
     return m;
 }
