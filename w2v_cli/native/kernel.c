@@ -162,6 +162,26 @@ static inline float exp_f32(float x) {
     return p * scale;
 }
 
+/* log(1 + e^x) in float for loops the compiler vectorises: the loss of a score.
+ * max(x, 0) + log1p(y), y = e^-|x| (exp_f32), log1p(y) = 2 atanh(t) with
+ * t = y / (2 + y) <= 1/3, by its series to t^15 (truncation below 1e-8 of the
+ * result). Within 2.5e-7 of libm's log1p(exp(x)) for x in [-80, 100]. */
+static inline float softplus_f32(float x) {
+    float y = exp_f32(x < 0.0f ? x : -x), t = y / (2.0f + y), t2 = t * t;
+    float p = 1.0f / 15.0f;
+    p = p * t2 + 1.0f / 13.0f;
+    p = p * t2 + 1.0f / 11.0f;
+    p = p * t2 + 1.0f / 9.0f;
+    p = p * t2 + 1.0f / 7.0f;
+    p = p * t2 + 1.0f / 5.0f;
+    p = p * t2 + 1.0f / 3.0f;
+    p = p * t2 + 1.0f;
+    return (x > 0.0f ? x : 0.0f) + 2.0f * t * p;
+}
+
+/* log(1 + e^x) in double, with libm. */
+static inline double softplus_f64(double x) { return (x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x))); }
+
 /* Subsampling and sentence numbers of one segment, in one pass (the numpy reference is
  * sampling.split_sentences(sampling.subsample(...))): word ids with -1 at sentence ends,
  * one uniform u[i] per position, keep (V,) probabilities. A word is kept where
@@ -187,18 +207,22 @@ int64_t w2v_keep_and_split(const int32_t *segment, const double *u, int64_t n, c
 #define real float
 #define SUFFIX(name) name##_f32
 #define EXPV exp_f32
+#define SOFTPLUS softplus_f32
 #include "train_impl.h"
 #undef real
 #undef SUFFIX
 #undef EXPV
+#undef SOFTPLUS
 
 #define real double
 #define SUFFIX(name) name##_f64
 #define EXPV exp
+#define SOFTPLUS softplus_f64
 #include "train_impl.h"
 #undef real
 #undef SUFFIX
 #undef EXPV
+#undef SOFTPLUS
 
 /* An importable (empty) module, so the library builds and installs as a
  * regular extension on every platform; Python calls it through ctypes. */

@@ -1,7 +1,8 @@
 /* The skip-gram and CBOW update kernels, written once for the floating type `real`.
  * kernel.c includes this file twice: real = float (training) and real = double
  * (gradcheck compares one step with the float64 reference gradients). Each
- * name is suffixed by SUFFIX; EXPV is the (vectorisable) exp of that type.
+ * name is suffixed by SUFFIX; EXPV is the (vectorisable) exp of that type,
+ * SOFTPLUS its log(1 + e^x).
  */
 /* The row primitives. Rows are d reals, reached through arrays of row pointers.
  * The blocked ones work in VL-wide vectors (GCC vector extensions, so they do
@@ -108,10 +109,14 @@ INLINE void SUFFIX(row_ptrs)(real *M, const int64_t *idx, int64_t n, int64_t d, 
     for (int64_t j = 0; j < n; j++) rows[j] = M + idx[j] * d;
 }
 
-/* -log s(z) = log1p(e^-z) for z = f (label 1) or -f (label 0): the loss of one score. */
-INLINE double SUFFIX(score_loss)(real f, int label) {
-    double z = label ? (double)f : -(double)f;
-    return z > -30.0 ? log1p(exp(-z)) : -z;
+/* The loss of n / period rows of period scores f: sum of -log s(f) where
+ * positive[j], else -log s(-f), i.e. softplus(-f) or softplus(f) (SOFTPLUS,
+ * which vectorises in the float build). */
+INLINE double SUFFIX(score_losses)(const real *f, int64_t n, const uint8_t *positive, int64_t period) {
+    real loss = (real)0;
+    for (int64_t a = 0; a + period <= n; a += period)
+        for (int64_t j = 0; j < period; j++) loss += SOFTPLUS(positive[j] ? -f[a + j] : f[a + j]);
+    return (double)loss;
 }
 
 /* f[i] = s(f[i]) for i < n, in place: a loop of its own so that it vectorises (EXPV). */
@@ -126,8 +131,10 @@ INLINE double SUFFIX(scores)(const real *const *xs, int64_t m, const real *const
                                     real *g, int with_loss) {
     double loss = 0.0;
     for (int64_t a = 0; a < m; a++) SUFFIX(rows_dot)(xs[a], ys, K1, d, g + a * K1);
-    if (with_loss)
-        for (int64_t i = 0; i < m * K1; i++) loss += SUFFIX(score_loss)(g[i], i % K1 == 0);
+    if (with_loss) {
+        uint8_t positive[MAX_CONTEXT] = {1}; /* the center's own word */
+        loss = SUFFIX(score_losses)(g, m * K1, positive, K1);
+    }
     SUFFIX(sigmoids)(g, m * K1);
     for (int64_t a = 0; a < m; a++) g[a * K1] -= (real)1;
     return loss;
@@ -265,6 +272,13 @@ INLINE void SUFFIX(path_ptrs)(real *theta, real *hot, int64_t first_hot, const i
         rows[l] = points[l] >= first_hot ? hot + (points[l] - first_hot) * d : theta + (int64_t)points[l] * d;
 }
 
+/* The loss of m rows of L path scores g with codes b_l: label 1 - b_l. */
+INLINE double SUFFIX(hs_losses)(const real *g, int64_t m, const uint8_t *codes, int64_t L) {
+    uint8_t positive[MAX_CODE];
+    for (int64_t l = 0; l < L; l++) positive[l] = !codes[l];
+    return SUFFIX(score_losses)(g, m * L, positive, L);
+}
+
 /* Hierarchical softmax for one input row x (d,) and a path of L inner-node rows
  * ts with codes b_l: the score f = ts[l].x gives g_l = s(f) - (1 - b_l), stored
  * in g (L,). Returns the loss -sum log s((1 - 2 b_l) f_l) when with_loss, else 0. */
@@ -272,8 +286,7 @@ INLINE double SUFFIX(hs_scores)(const real *x, const real *const *ts, const uint
                                        int64_t d, real *g, int with_loss) {
     double loss = 0.0;
     SUFFIX(rows_dot)(x, ts, L, d, g);
-    if (with_loss)
-        for (int64_t l = 0; l < L; l++) loss += SUFFIX(score_loss)(g[l], 1 - codes[l]);
+    if (with_loss) loss = SUFFIX(hs_losses)(g, 1, codes, L);
     SUFFIX(sigmoids)(g, L);
     for (int64_t l = 0; l < L; l++) g[l] -= (real)(1 - codes[l]);
     return loss;
@@ -311,8 +324,7 @@ INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, real *hot, int64_t first_
     SUFFIX(path_ptrs)(theta, hot, first_hot, pt, L, d, ts);
     double loss = 0.0;
     for (int64_t a = 0; a < m; a++) SUFFIX(rows_dot)(xs[a], (const real *const *)ts, L, d, g + a * L);
-    if (with_loss)
-        for (int64_t i = 0; i < m * L; i++) loss += SUFFIX(score_loss)(g[i], 1 - cd[i % L]);
+    if (with_loss) loss = SUFFIX(hs_losses)(g, m, cd, L);
     SUFFIX(sigmoids)(g, m * L);
     for (int64_t a = 0; a < m; a++)
         for (int64_t l = 0; l < L; l++) g[a * L + l] -= (real)(1 - cd[l]);
