@@ -1,6 +1,7 @@
 /* The vocabulary scanner of w2v: split bytes into tokens on Unicode whitespace,
  * optionally normalise each token, and count it in an open-addressing hash table
- * (keys in one byte pool, like word2vec.c's vocabulary hash).
+ * (keys in one byte pool, like word2vec.c's vocabulary hash). Tokens are cut and
+ * hashed a batch ahead of their lookups, so that the table's cache misses overlap.
  *
  * Same tokens, ids and counts as the Python scanner (`scan.PyScanner`), which is
  * the reference: whitespace is the set `str.isspace` accepts, normalisation is
