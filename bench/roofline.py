@@ -15,8 +15,7 @@
    - CBOW neg: the mean (m), K+1 dots, dJ/dh (K+1), the C step (K+1), the W step (m): 2d (3 (K+1) + 2 m)
    - skip-gram hs: 2d (3 m L + m); CBOW hs: 2d (3 L + 2 m).
    m and L are averaged over the sample's trained centers.
-4. Each kernel timed on the sample, one thread, in this process, by the thread's
-   CPU clock (time spent descheduled on this shared machine does not count; median of
+4. Each kernel timed on the sample, one thread, in this process (median of
    --rounds): words/s, GFLOP/s, the fraction of the BLAS peak, and the rows it
    touches per word, and the words/s if every one were a gather from memory (the
    sliding window and the frequent words keep most in cache, so a kernel can beat it).
@@ -82,10 +81,10 @@ def read_sample(corpus: Path, sample_words: int, rng: np.random.Generator):
     index = {w: i for i, w in enumerate(vocab)}
     freq = np.array([counts[w] for w in vocab], np.int64)
     ids = np.array([index.get(w, -2) for w in words[:sample_words]], np.int64)
-    ids = ids[ids >= 0].astype(np.int32)  # the sample as one sentence; out-of-vocabulary words dropped
-    keep, identity = sampling.keep_probabilities(freq, SAMPLE), np.arange(freq.size, dtype=np.int32)
-    kept, sentence, radius, _ = sampling.prepare_segment(rng, ids, identity, keep, WINDOW)
-    return freq, kept, sentence, radius, min(sample_words, len(words))
+    ids = ids[ids >= 0]  # the sample as one sentence; out-of-vocabulary words dropped
+    kept = sampling.subsample(rng, ids, sampling.keep_probabilities(freq, SAMPLE)).astype(np.int32)
+    sentence = np.zeros(kept.size, np.int32)
+    return freq, kept, sentence, sampling.draw_radii(rng, kept.size, WINDOW), min(sample_words, len(words))
 
 
 def window_sizes(radius: np.ndarray) -> np.ndarray:
@@ -102,7 +101,7 @@ def flops_per_center(model: str, loss: str, m: np.ndarray, L: np.ndarray) -> flo
 
 
 def time_kernel(model: str, loss: str, data, tree, noise, rounds: int) -> float:
-    """Median thread-CPU seconds of one kernel pass over the sample, from word2vec's initial vectors each time."""
+    """Median seconds of one kernel pass over the sample, from word2vec's initial vectors each time."""
     freq, tokens, sentence, radius = data
     V, times = freq.size, []
     centers = np.ones(tokens.size, np.bool_)
@@ -111,14 +110,14 @@ def time_kernel(model: str, loss: str, data, tree, noise, rounds: int) -> float:
         W = ((rng.random((V, DIM), dtype=np.float32) - 0.5) / DIM).astype(np.float32)
         C = np.zeros((V - (loss == "hs"), DIM), np.float32)
         lr = 0.05 if model == "cbow" else 0.025
-        t = time.thread_time()
+        t = time.perf_counter()
         if loss == "hs":
             native.train_hs(W, C, tokens, sentence, radius, centers, tree, lr, lr, 32, model == "cbow")
         elif model == "cbow":
             native.train_cbow(W, C, tokens, sentence, radius, centers, None, noise, K, lr, lr, r + 1, 32, False)
         else:
             native.train_positions(W, C, tokens, sentence, radius, centers, None, noise, K, lr, lr, r + 1, 32)
-        times.append(time.thread_time() - t)
+        times.append(time.perf_counter() - t)
     return statistics.median(times)
 
 

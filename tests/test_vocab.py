@@ -114,21 +114,16 @@ def test_build_vocab_matches_a_plain_count_of_decoded_words(min_count, max_vocab
                       for w, c in zip(words, counts))  # fmt: skip
 
 
-def test_segments_end_at_sentence_ends_and_resume_from_any_offset(tmp_path):
+def test_segments_drop_oov_and_end_at_sentence_ends(tmp_path):
     ids = IdFile(tmp_path)
     ids.write(np.array([0, 1, -1, 2, 0, -1, 1, 2], np.int32))  # no final sentence end
     ids.finish()
-    segs = list(iter_segments(ids, block=3))
+    mapping = np.array([5, -2, 7], np.int32)
+    segs = list(iter_segments(ids, mapping, block=3))
     assert [end for end, _ in segs] == [3, 6, 8]  # each cut after the last sentence end within 3 ids
-    assert [s.tolist() for _, s in segs] == [[0, 1, -1], [2, 0, -1], [1, 2]]
-    assert [s.tolist() for _, s in iter_segments(ids, start=3, block=3)] == [[2, 0, -1], [1, 2]]
-
-
-def test_a_sentence_longer_than_the_block_widens_the_read(tmp_path):
-    ids = IdFile(tmp_path)
-    ids.write(np.array([3] * 10 + [-1, 4, -1] + [5] * 20 + [-1], np.int32))
-    ids.finish()
-    assert [(end, s.size) for end, s in iter_segments(ids, block=4)] == [(13, 13), (34, 21)]
+    assert all(s[-1] == -1 for _, s in segs)
+    assert np.concatenate([s for _, s in segs]).tolist() == [5, -1, 7, 5, -1, 7, -1]
+    assert [s.tolist() for _, s in iter_segments(ids, mapping, start=3, block=3)] == [[7, 5, -1], [7, -1]]
 
 
 def test_scan_memory_does_not_grow_with_corpus_size(tmp_path):

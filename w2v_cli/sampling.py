@@ -5,10 +5,6 @@
 - Dynamic window: each center position draws its radius b uniformly from 1..m.
 - Noise distribution: unigram counts raised to 0.75, sampled by inverse CDF.
 
-A segment's subsampling and radii take their uniforms from two counter-based
-streams (SplitMix64 of key + i * gamma) keyed by the segment's Generator, so that
-the compiled pass and numpy compute the same draws, each in one vectorised pass.
-
 Both training engines consume these same draws' distributions, so they share
 semantics: only the inner update differs.
 """
@@ -74,43 +70,36 @@ def draw_negatives(rng: np.random.Generator, table: tuple[np.ndarray, np.ndarray
     return np.where(x - i < prob[i], i, alias[i]).astype(np.int32)
 
 
-GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment, the golden ratio in 64 bits
+def subsample(rng: np.random.Generator, segment: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Drop words of `segment` (ids with -1 sentence ends) by their keep probability.
 
-
-def counter_uniforms(key: int, counters: np.ndarray) -> np.ndarray:
-    """Uniforms in [0, 1): the top 53 bits of SplitMix64's mix of key + i * GAMMA, per counter i.
-
-    The compiled `counter_uniform` computes the same bits. Example:
-    `counter_uniforms(7, np.arange(3))` -> three floats, the same on every run.
+    Sentence ends are always kept. One uniform draw per position.
     """
-    with np.errstate(over="ignore"):
-        z = np.uint64(key) + counters.astype(np.uint64) * GAMMA
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    u = rng.random(segment.size)
+    p = np.where(segment >= 0, keep[segment], 1.0)
+    return segment[u < p]
 
 
-def prepare_segment(
-    rng: np.random.Generator, raw: np.ndarray, lookup: np.ndarray, keep: np.ndarray, window: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """A raw segment (provisional ids, -1 sentence ends) made ready to train:
-    (tokens, sentence numbers, radii) int32, and how many of its words are in the vocabulary.
+def subsample_and_split(
+    rng: np.random.Generator, segment: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`split_sentences(subsample(rng, segment, keep))`: the same draws and result, in one compiled
+    pass (`native.keep_and_split`) where the kernel is installed."""
+    if not native.available():
+        return split_sentences(subsample(rng, segment, keep))
+    return native.keep_and_split(segment, rng.random(segment.size), keep)
 
-    `lookup` maps provisional to final ids (< 0: not in the vocabulary). The word at
-    raw position i is kept where counter_uniforms(key_u, i) < keep[id]; the k-th kept
-    word's radius is 1 + floor(counter_uniforms(key_r, k) * window). The two keys
-    come from `rng`. One compiled pass (`native.prepare_segment`) where the kernel
-    is installed, the same result from numpy otherwise.
-    Example: raw [5, 6, -1, 7, -1], lookup identity, keep all 1 -> tokens [5, 6, 7], sentence [0, 0, 1].
+
+def split_sentences(segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids with -1 ends -> (tokens, sentence number per token).
+
+    Example: [5, 6, -1, 7, -1] -> ([5, 6, 7], [0, 0, 1]).
     """
-    keys = tuple(int(k) for k in rng.integers(0, 2**64, 2, dtype=np.uint64))
-    if native.available():
-        return native.prepare_segment(raw, lookup, keep, keys, window)
-    is_end = raw < 0
-    final = np.where(is_end, -1, lookup[np.where(is_end, 0, raw)])
-    where = np.flatnonzero(final >= 0)
-    kept = where[counter_uniforms(keys[0], where) < keep[final[where]]]
-    radius = 1 + (counter_uniforms(keys[1], np.arange(kept.size)) * window).astype(np.int32)
-    sentence = np.cumsum(is_end)[kept].astype(np.int32)
-    return final[kept].astype(np.int32), sentence, radius, int(where.size)
+    is_end = segment < 0
+    sentence = np.cumsum(is_end) - is_end
+    return segment[~is_end], sentence[~is_end].astype(np.int32)
+
+
+def draw_radii(rng: np.random.Generator, n: int, window: int) -> np.ndarray:
+    """Each position's dynamic window radius, uniform on 1..window."""
+    return rng.integers(1, window + 1, n, dtype=np.int32)

@@ -82,7 +82,7 @@ class JobStream(Stream):
         first = True
         for epoch in range(pos.epoch, self.epochs):
             offset = pos.offset if epoch == pos.epoch else 0
-            for end, segment in iter_segments(self.ids, offset, SEGMENT_IDS):
+            for end, segment in iter_segments(self.ids, self.mapping, offset, SEGMENT_IDS):
                 if not first and self._stopping():
                     self.position, self.stopped, self.epoch_complete = Position(epoch, offset, pos.done), True, False
                     return
@@ -100,8 +100,10 @@ class JobStream(Stream):
         return self.stop_requested or self.yielded >= self.stop_at[0]
 
     def _segment_jobs(self, epoch: int, segment: np.ndarray, rng, done: int):
-        """Yield one raw segment's jobs with their share of the schedule; return the words done after it."""
-        tokens, sentence, radius, words = sampling.prepare_segment(rng, segment, self.mapping, self.keep, self.window)
+        """Yield one segment's jobs with their share of the schedule; return the words done after it."""
+        words = int(np.count_nonzero(segment >= 0))
+        tokens, sentence = sampling.subsample_and_split(rng, segment, self.keep)
+        radius = sampling.draw_radii(rng, tokens.size, self.window)
         parts = list(self.engine.make_jobs(tokens, sentence, radius, rng))
         total_centers = max(sum(c for _, c in parts), 1)
         given = 0

@@ -3,8 +3,8 @@
 `build_vocab` decodes the scanned words (UTF-8, invalid bytes replaced and
 counted), merges words that decode alike, applies min_count and max_vocab,
 sorts by frequency (ties by word), and returns the map from provisional to
-final ids. `iter_segments` reads the id file `scan.scan_corpus` wrote back, a
-bounded block at a time, for every epoch. Vocabulary files
+final ids. `iter_segments` applies that map to the id file `scan.scan_corpus`
+wrote, a bounded block at a time, for every epoch. Vocabulary files
 (`word count` lines, word2vec.c's -save-vocab/-read-vocab) are written and read
 here too.
 """
@@ -146,40 +146,35 @@ def check_vocab(vocab: Vocab, scan: ScanResult, min_count: int) -> None:
 SEGMENT_IDS = 1 << 20  # ids read at a time; segments end at the last sentence end within them
 
 
-def iter_segments(ids: IdFile, start: int = 0, block: int = SEGMENT_IDS) -> Iterator[tuple[int, np.ndarray]]:
-    """(offset after the segment, its provisional ids with SEP), from id number `start`.
+def iter_segments(
+    ids: IdFile, mapping: np.ndarray, start: int = 0, block: int = SEGMENT_IDS
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(offset after the segment, its final ids with SEP, OOV words removed), from id number `start`.
 
-    Each segment is the ids up to the last sentence end within `block` ids (more,
-    if a sentence is longer), so where a segment starts depends only on the id
-    stream: a run can continue from any segment's offset. Memory stays bounded.
-    The map to final ids is applied with the subsampling (`sampling.prepare_segment`).
-    Example: ids [5, -1, 7, 8, -1, 9] with block 4 -> (2, [5, -1]), (5, [7, 8, -1]), (6, [9]).
+    `mapping` is the provisional->final map of `build_vocab`. Each segment is
+    the ids up to the last sentence end within `block` ids (more, if a sentence
+    is longer), so where a segment starts depends only on the id stream: a run
+    can continue from any segment's offset. Memory stays bounded.
+    Example: ids [5, -1, 7, 8, -1, 9] with block 4 -> (2, [5', -1]), (5, [7', 8', -1]), (6, [9', -1]).
     """
+    lookup = np.append(mapping, np.int32(SEP))  # index -1 (SEP) maps to SEP
     pos = start
     while True:
         raw = ids.read(pos, block)
         if raw.size == 0:
             return
-        cut = _last_end(raw) + 1
-        while cut == 0 and raw.size == block:  # a sentence longer than the block
+        ends = np.flatnonzero(raw == SEP)
+        while ends.size == 0 and raw.size == block:  # a sentence longer than the block
             block *= 2
             raw = ids.read(pos, block)
-            cut = _last_end(raw) + 1
-        cut = cut or raw.size  # the stream's last sentence has no end
+            ends = np.flatnonzero(raw == SEP)
+        cut = int(ends[-1]) + 1 if ends.size else raw.size
+        mapped = lookup[raw[:cut]]
+        mapped = mapped[mapped != DROP]
+        if not ends.size:  # the stream's last sentence has no end
+            mapped = np.append(mapped, np.int32(SEP))
         pos += cut
-        yield pos, raw[:cut]
-
-
-def _last_end(raw: np.ndarray) -> int:
-    """Index of the last SEP in `raw`, -1 if none; usually found in its last 64k ids.
-
-    Example: [5, -1, 7] -> 1.
-    """
-    for tail in (1 << 16, raw.size):
-        ends = np.flatnonzero(raw[-tail:] == SEP)
-        if ends.size:
-            return int(ends[-1]) + max(raw.size - tail, 0)
-    return -1
+        yield pos, mapped
 
 
 def write_vocab_file(f, vocab: Vocab) -> None:

@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 from numpy.ctypeslib import ndpointer
 
-ABI = 8  # must equal W2V_ABI in kernel.c
+ABI = 7  # must equal W2V_ABI in kernel.c
 MODULE = "w2v_kernel"
 
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
@@ -85,10 +85,9 @@ def load() -> ctypes.CDLL | None:
     ]
     lib.w2v_format_text.restype = i64
     lib.w2v_format_text.argtypes = [_arr(np.uint8), _arr(np.int64), _arr(np.float64), i64, i64, _arr(np.uint8)]
-    lib.w2v_prepare_segment.restype = i64
-    lib.w2v_prepare_segment.argtypes = [
-        *(_arr(np.int32), i64, _arr(np.int32), _arr(np.float64), ctypes.c_uint64, ctypes.c_uint64, i64),
-        *(_arr(np.int32), _arr(np.int32), _arr(np.int32), ctypes.POINTER(i64)),
+    lib.w2v_keep_and_split.restype = i64
+    lib.w2v_keep_and_split.argtypes = [
+        *(_arr(np.int32), _arr(np.float64), i64, _arr(np.float64), _arr(np.int32), _arr(np.int32))
     ]
     lib.w2v_utf8_valid.restype = None
     lib.w2v_utf8_valid.argtypes = [_arr(np.uint8), _arr(np.int64), _arr(np.int64), i64, _arr(np.uint8)]
@@ -195,23 +194,14 @@ def _check_ids(W, C, tokens, negatives) -> None:
             raise ValueError(f"word ids must lie in [0, {W.shape[0]})")
 
 
-def prepare_segment(
-    raw: np.ndarray, lookup: np.ndarray, keep: np.ndarray, keys: tuple[int, int], window: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(tokens, sentence, radius) int32 and the words in the vocabulary, of one raw segment; see kernel.c."""
-    raw = np.ascontiguousarray(raw, np.int32)
-    lookup = np.ascontiguousarray(lookup, np.int32)
-    if raw.size and raw.max() >= lookup.size or (lookup.size and lookup.max() >= keep.size):
-        raise ValueError("every id must index lookup, and every final id keep")
-    # One allocation of 3 rows: at 12 MB for a segment numpy asks for huge pages, where
-    # three 4 MB arrays would each take a thousand page faults as they are written.
-    tokens, sentence, radius = np.empty((3, raw.size), np.int32)
-    words = ctypes.c_int64(0)
-    k = _lib().w2v_prepare_segment(
-        raw, raw.size, lookup, np.ascontiguousarray(keep, np.float64), *keys, window, tokens, sentence, radius,
-        ctypes.byref(words),
-    )  # fmt: skip
-    return tokens[:k], sentence[:k], radius[:k], words.value
+def keep_and_split(segment: np.ndarray, u: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(tokens, sentence) int32 of the words of `segment` (int32, -1 ends) with u < keep[id]; see kernel.c."""
+    segment = np.ascontiguousarray(segment, np.int32)
+    if u.shape != segment.shape or (segment.size and segment.max() >= keep.size):
+        raise ValueError("u must match the segment, and every id index keep")
+    tokens, sentence = np.empty(segment.size, np.int32), np.empty(segment.size, np.int32)
+    k = _lib().w2v_keep_and_split(segment, u, segment.size, np.ascontiguousarray(keep, np.float64), tokens, sentence)
+    return tokens[:k], sentence[:k]
 
 
 def scan_block(buf, table, hashes, word_off, word_len, counts, pool, state, out, max_sentence, flags, tables) -> int:

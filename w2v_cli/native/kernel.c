@@ -22,7 +22,7 @@
 #include <string.h>
 
 /* Bumped whenever a signature below changes; the loader refuses a mismatch. */
-#define W2V_ABI 8
+#define W2V_ABI 7
 
 /* x86-64 builds carry an AVX2+FMA copy of the hot functions, picked at load
  * time, next to the baseline one; other platforms get the baseline only. */
@@ -182,46 +182,25 @@ static inline float softplus_f32(float x) {
 /* log(1 + e^x) in double, with libm. */
 static inline double softplus_f64(double x) { return (x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x))); }
 
-/* SplitMix64's output function of x (Steele, Lea and Flood 2014). */
-static inline uint64_t mix64(uint64_t x) {
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
-/* The uniform in [0, 1) at counter i of stream `key`: the top 53 bits of
- * mix64(key + i * the golden gamma), as sampling.counter_uniforms computes it. */
-static inline double counter_uniform(uint64_t key, uint64_t i) {
-    return (double)(int64_t)(mix64(key + i * 0x9E3779B97F4A7C15ULL) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* One segment of the id stream made ready to train, in one pass (the numpy
- * reference is sampling.prepare_segment): raw provisional ids with -1 at sentence
- * ends; lookup maps them to final ids (< 0: not in the vocabulary). The word at
- * raw position i is kept where counter_uniform(key_u, i) < keep[its id]; the k-th
- * kept word gets radius 1 + floor(counter_uniform(key_r, k) * window) and the
- * number of ends before it as its sentence. Returns the words kept; *words gets
- * the words in the vocabulary, kept or not.
- * Example: raw [5, 6, -1, 7, -1], lookup identity, keep all 1 -> tokens [5, 6, 7], sentence [0, 0, 1]. */
-int64_t w2v_prepare_segment(const int32_t *raw, int64_t n, const int32_t *lookup, const double *keep,
-                            uint64_t key_u, uint64_t key_r, int64_t window, int32_t *tokens, int32_t *sentence,
-                            int32_t *radius, int64_t *words) {
-    int64_t k = 0, in_vocab = 0;
+/* Subsampling and sentence numbers of one segment, in one pass (the numpy reference is
+ * sampling.split_sentences(sampling.subsample(...))): word ids with -1 at sentence ends,
+ * one uniform u[i] per position, keep (V,) probabilities. A word is kept where
+ * u[i] < keep[id], with the number of ends before it as its sentence. Returns the words kept.
+ * Example: segment [5, 6, -1, 7, -1], u all 0, keep all 1 -> tokens [5, 6, 7], sentence [0, 0, 1]. */
+int64_t w2v_keep_and_split(const int32_t *segment, const double *u, int64_t n, const double *keep, int32_t *tokens,
+                           int32_t *sentence) {
+    int64_t k = 0;
     int32_t s = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (raw[i] < 0) {
+        int32_t w = segment[i];
+        if (w < 0) {
             s++;
             continue;
         }
-        int32_t w = lookup[raw[i]];
-        if (w < 0) continue;
-        in_vocab++;
         tokens[k] = w; /* written always, counted only if kept: no branch on the draw */
         sentence[k] = s;
-        k += counter_uniform(key_u, (uint64_t)i) < keep[w];
+        k += u[i] < keep[w];
     }
-    for (int64_t j = 0; j < k; j++) radius[j] = 1 + (int32_t)(counter_uniform(key_r, (uint64_t)j) * (double)window);
-    *words = in_vocab;
     return k;
 }
 
