@@ -15,7 +15,8 @@
    - CBOW neg: the mean (m), K+1 dots, dJ/dh (K+1), the C step (K+1), the W step (m): 2d (3 (K+1) + 2 m)
    - skip-gram hs: 2d (3 m L + m); CBOW hs: 2d (3 L + 2 m).
    m and L are averaged over the sample's trained centers.
-4. Each kernel timed on the sample, one thread, in this process (median of
+4. Each kernel timed on the sample, one thread, in this process, by the thread's
+   CPU clock (time spent descheduled on this shared machine does not count; median of
    --rounds): words/s, GFLOP/s, the fraction of the BLAS peak, and the rows it
    touches per word, and the words/s if every one were a gather from memory (the
    sliding window and the frequent words keep most in cache, so a kernel can beat it).
@@ -101,7 +102,7 @@ def flops_per_center(model: str, loss: str, m: np.ndarray, L: np.ndarray) -> flo
 
 
 def time_kernel(model: str, loss: str, data, tree, noise, rounds: int) -> float:
-    """Median seconds of one kernel pass over the sample, from word2vec's initial vectors each time."""
+    """Median thread-CPU seconds of one kernel pass over the sample, from word2vec's initial vectors each time."""
     freq, tokens, sentence, radius = data
     V, times = freq.size, []
     centers = np.ones(tokens.size, np.bool_)
@@ -110,14 +111,14 @@ def time_kernel(model: str, loss: str, data, tree, noise, rounds: int) -> float:
         W = ((rng.random((V, DIM), dtype=np.float32) - 0.5) / DIM).astype(np.float32)
         C = np.zeros((V - (loss == "hs"), DIM), np.float32)
         lr = 0.05 if model == "cbow" else 0.025
-        t = time.perf_counter()
+        t = time.thread_time()
         if loss == "hs":
             native.train_hs(W, C, tokens, sentence, radius, centers, tree, lr, lr, 32, model == "cbow")
         elif model == "cbow":
             native.train_cbow(W, C, tokens, sentence, radius, centers, None, noise, K, lr, lr, r + 1, 32, False)
         else:
             native.train_positions(W, C, tokens, sentence, radius, centers, None, noise, K, lr, lr, r + 1, 32)
-        times.append(time.perf_counter() - t)
+        times.append(time.thread_time() - t)
     return statistics.median(times)
 
 
