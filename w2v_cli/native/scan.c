@@ -15,6 +15,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define LITTLE_ENDIAN_BYTES 1 /* the first byte of a loaded word is its lowest */
+#else
+#define LITTLE_ENDIAN_BYTES 0
+#endif
+
 enum { LOWERCASE = 1, STRIP = 2, FROZEN = 4 };            /* flags */
 enum { PUNCT = 1, CASED = 2, IGNORABLE = 4 };            /* props bits, as normalise.py */
 enum { N_WORDS, POOL_USED, RUN, TOKENS, STATE_SIZE };  /* state[] slots */
@@ -146,8 +152,10 @@ static inline uint64_t load_bytes(const uint8_t *p, int64_t k) {
 }
 
 /* 64-bit hash of p[0:len), 8 bytes a step; `wide` says 8 bytes can be read past
- * any byte of it (so the last step loads a whole word and masks it).
- * Only its bits matter inside one table: it is never stored. */
+ * any byte of it (so the last step loads a whole word and masks it; the mask
+ * keeps the first bytes only where they are the low ones, so big-endian
+ * machines take the byte loop). Any hash gives the same ids (first-seen order);
+ * it is kept per word only to rehash the table. */
 static inline uint64_t hash_bytes(const uint8_t *p, int64_t len, int wide) {
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)len;
     int64_t i = 0;
@@ -159,7 +167,7 @@ static inline uint64_t hash_bytes(const uint8_t *p, int64_t len, int wide) {
     }
     if (i < len) {
         uint64_t v;
-        if (wide) memcpy(&v, p + i, 8), v &= ~0ULL >> (64 - 8 * (len - i));
+        if (wide && LITTLE_ENDIAN_BYTES) memcpy(&v, p + i, 8), v &= ~0ULL >> (64 - 8 * (len - i));
         else v = load_bytes(p + i, len - i);
         h = (h ^ v) * 0xFF51AFD7ED558CCDULL;
     }
