@@ -299,6 +299,24 @@ def test_main_thread_steps_as_one_of_the_workers_when_the_engine_asks(helps):
     assert any(engine.on_main) == helps and not all(engine.on_main)  # a pool thread always steps too
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_compiled_engine_cuts_jobs_at_the_first_sentence_start_after_each_job_size(monkeypatch, seed):
+    """Job k ends at the first sentence start at or after (k + 1) * JOB_TOKENS; no job is empty."""
+    from w2v_cli.engines import c_engine
+
+    monkeypatch.setattr(c_engine, "JOB_TOKENS", 10)
+    rng = np.random.default_rng(seed)
+    sentence = np.cumsum(rng.random(300) < [0.02, 0.2, 0.6][seed]).astype(np.int32)  # long to short sentences
+    tokens = np.zeros(sentence.size, np.int32)
+    engine = c_engine.CEngine.__new__(c_engine.CEngine)
+    jobs = list(engine.make_jobs(tokens, sentence, tokens, np.random.default_rng(0)))
+    starts = [i for i in range(1, sentence.size) if sentence[i] != sentence[i - 1]]
+    expected = sorted({next((s for s in starts if s >= t), sentence.size) for t in range(10, sentence.size, 10)})
+    bounds = np.cumsum([0] + [n for _, n in jobs]).tolist()
+    assert bounds == [0, *[b for b in expected if b < sentence.size], sentence.size]
+    assert all(n > 0 for _, n in jobs)
+
+
 def test_only_the_numpy_engine_steps_on_the_main_thread():
     from w2v_cli.engines.c_engine import CEngine
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from conftest import needs_kernel, write
 
+from w2v_cli import native
 from w2v_cli.scan import IdFile, ScanResult, scan_corpus
 from w2v_cli.scanners import PyScanner, ScanOptions, make_scanner
-from w2v_cli.vocab import build_vocab, iter_segments
+from w2v_cli.vocab import build_vocab, end_cut, iter_segments, map_ids
 
 SCANNERS = ["python", pytest.param("c", marks=needs_kernel)]
 
@@ -114,7 +115,15 @@ def test_build_vocab_matches_a_plain_count_of_decoded_words(min_count, max_vocab
                       for w, c in zip(words, counts))  # fmt: skip
 
 
-def test_segments_drop_oov_and_end_at_sentence_ends(tmp_path):
+def without_kernel(monkeypatch, compiled: bool) -> None:
+    """With compiled False, the numpy fallbacks run even where the kernel is installed."""
+    if not compiled:
+        monkeypatch.setattr(native, "available", lambda: False)
+
+
+@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=needs_kernel)])
+def test_segments_drop_oov_and_end_at_sentence_ends(tmp_path, monkeypatch, compiled):
+    without_kernel(monkeypatch, compiled)
     ids = IdFile(tmp_path)
     ids.write(np.array([0, 1, -1, 2, 0, -1, 1, 2], np.int32))  # no final sentence end
     ids.finish()
@@ -124,6 +133,48 @@ def test_segments_drop_oov_and_end_at_sentence_ends(tmp_path):
     assert all(s[-1] == -1 for _, s in segs)
     assert np.concatenate([s for _, s in segs]).tolist() == [5, -1, 7, 5, -1, 7, -1]
     assert [s.tolist() for _, s in iter_segments(ids, mapping, start=3, block=3)] == [[7, 5, -1], [7, -1]]
+
+
+@needs_kernel
+def test_compiled_segments_are_the_numpy_ones(tmp_path, monkeypatch):
+    """Random ids with dropped words and sentences longer than the block (so it doubles): the same segments."""
+    rng = np.random.default_rng(3)
+    stream = rng.integers(0, 50, 20_000).astype(np.int32)
+    stream[rng.random(stream.size) < 0.08] = -1
+    stream[5000:9000] = 7  # one sentence of 4,000 ids, more than a block
+    ids = IdFile(tmp_path)
+    ids.write(stream)
+    ids.finish()
+    mapping = np.where(rng.random(50) < 0.3, -2, rng.permutation(50)).astype(np.int32)
+    compiled = [(end, s.tolist()) for end, s in iter_segments(ids, mapping, start=11, block=1000)]
+    monkeypatch.setattr(native, "available", lambda: False)
+    assert compiled == [(end, s.tolist()) for end, s in iter_segments(ids, mapping, start=11, block=1000)]
+    ends = [11] + [end for end, _ in compiled]
+    assert max(np.diff(ends)) > 4000 and ends[-1] == stream.size  # the long sentence doubled the block
+
+
+@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=needs_kernel)])
+def test_map_ids_and_end_cut_by_example(monkeypatch, compiled):
+    without_kernel(monkeypatch, compiled)
+    mapped = map_ids(np.array([3, -1, 0, 2, -1], np.int32), np.array([7, -2, -2, 5], np.int32))
+    assert mapped.tolist() == [5, -1, 7, -1]
+    assert end_cut(np.array([5, -1, 7, 8], np.int32)) == 2
+    assert end_cut(np.array([5, 7], np.int32)) == 0 and end_cut(np.array([], np.int32)) == 0
+
+
+@pytest.mark.parametrize("preadv", [True, False])
+def test_id_file_reads_back_what_was_written_from_any_offset(tmp_path, monkeypatch, preadv):
+    """os.preadv where there is one; os.pread's bytes copied where not (Windows)."""
+    if not preadv:
+        monkeypatch.delattr("os.preadv", raising=False)
+    stream = np.arange(-1, 3_000_000, dtype=np.int32)  # 12 MB: more than one read call's worth of huge pages
+    ids = IdFile(tmp_path)
+    ids.write(stream)
+    ids.finish()
+    assert np.array_equal(ids.read(0, stream.size), stream)
+    assert np.array_equal(ids.read(1000, 5), stream[1000:1005])
+    assert np.array_equal(ids.read(stream.size - 3, 1 << 20), stream[-3:])  # a short read at the end
+    assert ids.read(stream.size, 10).size == 0
 
 
 def test_scan_memory_does_not_grow_with_corpus_size(tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from w2v_cli import native
+from w2v_cli.heap import huge_empty
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -87,7 +88,7 @@ def subsample_and_split(
     pass (`native.keep_and_split`) where the kernel is installed."""
     if not native.available():
         return split_sentences(subsample(rng, segment, keep))
-    return native.keep_and_split(segment, rng.random(segment.size), keep)
+    return native.keep_and_split(segment, rng.random(out=huge_empty(segment.size, np.float64)), keep)
 
 
 def split_sentences(segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ import numpy as np
 
 from w2v_cli.corpus import iter_blocks, read_ahead, total_size
 from w2v_cli.errors import W2VError
+from w2v_cli.heap import huge_empty
 from w2v_cli.progress import Progress
 from w2v_cli.scanners import SEP, Limit, ScanOptions, make_scanner
 
@@ -107,11 +108,31 @@ class IdFile:
         self.written = 0
 
     def read(self, start: int, count: int) -> np.ndarray:
-        """Up to `count` ids from id number `start`."""
-        return np.frombuffer(os.pread(self.file.fileno(), 4 * count, 4 * start), np.int32)
+        """Up to `count` ids from id number `start`, in a fresh array (`heap.huge_empty`)."""
+        out = huge_empty(count, np.int32)
+        return out[: read_into(self.file.fileno(), out.view(np.uint8), 4 * start) // 4]
 
     def close(self) -> None:
         self.file.close()
+
+
+def read_into(fd: int, buf: np.ndarray, offset: int) -> int:
+    """Fill the uint8 array `buf` from byte `offset` of the file `fd` (less at its end); returns the bytes read.
+
+    os.preadv writes straight into buf; where it is missing (Windows), os.pread's bytes are copied.
+    """
+    got = 0
+    while got < buf.size:
+        if hasattr(os, "preadv"):
+            n = os.preadv(fd, [buf[got:]], offset + got)
+        else:
+            data = os.pread(fd, buf.size - got, offset + got)
+            n = len(data)
+            buf[got : got + n] = np.frombuffer(data, np.uint8)
+        if n == 0:
+            break
+        got += n
+    return got
 
 
 def scan_corpus(

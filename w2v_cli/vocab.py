@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from w2v_cli import native
 from w2v_cli.errors import W2VError
 from w2v_cli.normalise import normalise_word
 from w2v_cli.scan import SEP, IdFile, ScanResult
@@ -157,24 +158,40 @@ def iter_segments(
     can continue from any segment's offset. Memory stays bounded.
     Example: ids [5, -1, 7, 8, -1, 9] with block 4 -> (2, [5', -1]), (5, [7', 8', -1]), (6, [9', -1]).
     """
-    lookup = np.append(mapping, np.int32(SEP))  # index -1 (SEP) maps to SEP
     pos = start
     while True:
         raw = ids.read(pos, block)
         if raw.size == 0:
             return
-        ends = np.flatnonzero(raw == SEP)
-        while ends.size == 0 and raw.size == block:  # a sentence longer than the block
+        cut = end_cut(raw)
+        while cut == 0 and raw.size == block:  # a sentence longer than the block
             block *= 2
             raw = ids.read(pos, block)
-            ends = np.flatnonzero(raw == SEP)
-        cut = int(ends[-1]) + 1 if ends.size else raw.size
-        mapped = lookup[raw[:cut]]
-        mapped = mapped[mapped != DROP]
-        if not ends.size:  # the stream's last sentence has no end
+            cut = end_cut(raw)
+        mapped = map_ids(raw[: cut or raw.size], mapping)
+        if cut == 0:  # the stream's last sentence has no end
             mapped = np.append(mapped, np.int32(SEP))
-        pos += cut
+        pos += cut or raw.size
         yield pos, mapped
+
+
+def end_cut(ids: np.ndarray) -> int:
+    """The index just past the last SEP in `ids`, or 0 if there is none. Example: [5, SEP, 7, 8] -> 2."""
+    if native.available():
+        return native.end_cut(ids)
+    ends = np.flatnonzero(ids == SEP)
+    return int(ends[-1]) + 1 if ends.size else 0
+
+
+def map_ids(raw: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+    """Final ids of the provisional ids `raw` by `mapping`, SEP kept, words mapped to DROP left out.
+
+    Example: raw [3, SEP, 0, 2, SEP], mapping [7, DROP, DROP, 5] -> [5, SEP, 7, SEP].
+    """
+    if native.available():
+        return native.map_ids(raw, mapping)
+    mapped = np.append(mapping, np.int32(SEP))[raw]  # index -1 (SEP) maps to SEP
+    return mapped[mapped != DROP]
 
 
 def write_vocab_file(f, vocab: Vocab) -> None:

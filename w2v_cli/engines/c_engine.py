@@ -28,9 +28,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from w2v_cli import native
+from w2v_cli import heap, native
 from w2v_cli.config import worker_count
-from w2v_cli.engines import heap
 from w2v_cli.engines.base import LOSS_EVERY, Batch, Engine, Job, tree_arrays
 from w2v_cli.errors import W2VError
 
@@ -63,13 +62,9 @@ class CEngine(Engine):
         n = tokens.size
         if n == 0:
             return
-        starts = np.flatnonzero(np.diff(sentence)) + 1  # where a new sentence begins
-        cuts = [0]
-        for target in range(JOB_TOKENS, n, JOB_TOKENS):
-            k = np.searchsorted(starts, target)  # first sentence start at or after target
-            if k < starts.size and starts[k] > cuts[-1]:
-                cuts.append(int(starts[k]))
-        cuts.append(n)
+        targets = np.arange(JOB_TOKENS, n, JOB_TOKENS)
+        starts = np.searchsorted(sentence, sentence[targets - 1], side="right")  # first sentence start >= target
+        cuts = [0, *np.unique(starts[starts < n]).tolist(), n]  # sentence numbers never decrease
         for a, b in zip(cuts[:-1], cuts[1:]):
             seed = int(rng.integers(1, 2**63))
             yield Batch(tokens[a:b], sentence[a:b], radius[a:b], seed=seed), b - a

@@ -18,7 +18,9 @@ from functools import cache
 import numpy as np
 from numpy.ctypeslib import ndpointer
 
-ABI = 7  # must equal W2V_ABI in kernel.c
+from w2v_cli.heap import huge_empty
+
+ABI = 8  # must equal W2V_ABI in kernel.c
 MODULE = "w2v_kernel"
 
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
@@ -86,6 +88,10 @@ def load() -> ctypes.CDLL | None:
     lib.w2v_format_text.restype = i64
     lib.w2v_format_text.argtypes = [_arr(np.uint8), _arr(np.int64), _arr(np.float64), i64, i64, _arr(np.uint8)]
     lib.w2v_keep_and_split.restype = i64
+    lib.w2v_end_cut.restype = i64
+    lib.w2v_end_cut.argtypes = [_arr(np.int32), i64]
+    lib.w2v_map_ids.restype = i64
+    lib.w2v_map_ids.argtypes = [_arr(np.int32), i64, _arr(np.int32), _arr(np.int32)]
     lib.w2v_keep_and_split.argtypes = [
         *(_arr(np.int32), _arr(np.float64), i64, _arr(np.float64), _arr(np.int32), _arr(np.int32))
     ]
@@ -194,12 +200,26 @@ def _check_ids(W, C, tokens, negatives) -> None:
             raise ValueError(f"word ids must lie in [0, {W.shape[0]})")
 
 
+def end_cut(ids: np.ndarray) -> int:
+    """The index just past the last sentence end (-1) of int32 `ids`, 0 if there is none; see kernel.c."""
+    return _lib().w2v_end_cut(np.ascontiguousarray(ids, np.int32), ids.size)
+
+
+def map_ids(raw: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+    """`vocab.map_ids` in one compiled pass: final ids of int32 `raw`, -1 ends kept, DROP (-2) words left out."""
+    raw, mapping = np.ascontiguousarray(raw, np.int32), np.ascontiguousarray(mapping, np.int32)
+    if raw.size and raw.max() >= mapping.size:
+        raise ValueError("every provisional id must index the mapping")
+    out = huge_empty(raw.size, np.int32)
+    return out[: _lib().w2v_map_ids(raw, raw.size, mapping, out)]
+
+
 def keep_and_split(segment: np.ndarray, u: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(tokens, sentence) int32 of the words of `segment` (int32, -1 ends) with u < keep[id]; see kernel.c."""
     segment = np.ascontiguousarray(segment, np.int32)
     if u.shape != segment.shape or (segment.size and segment.max() >= keep.size):
         raise ValueError("u must match the segment, and every id index keep")
-    tokens, sentence = np.empty(segment.size, np.int32), np.empty(segment.size, np.int32)
+    tokens, sentence = huge_empty(segment.size, np.int32), huge_empty(segment.size, np.int32)
     k = _lib().w2v_keep_and_split(segment, u, segment.size, np.ascontiguousarray(keep, np.float64), tokens, sentence)
     return tokens[:k], sentence[:k]
 

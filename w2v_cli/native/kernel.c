@@ -22,7 +22,7 @@
 #include <string.h>
 
 /* Bumped whenever a signature below changes; the loader refuses a mismatch. */
-#define W2V_ABI 7
+#define W2V_ABI 8
 
 /* x86-64 builds carry an AVX2+FMA copy of the hot functions, picked at load
  * time, next to the baseline one; other platforms get the baseline only. */
@@ -200,6 +200,29 @@ int64_t w2v_keep_and_split(const int32_t *segment, const double *u, int64_t n, c
         tokens[k] = w; /* written always, counted only if kept: no branch on the draw */
         sentence[k] = s;
         k += u[i] < keep[w];
+    }
+    return k;
+}
+
+/* The index just past the last sentence end (-1) of ids (n,), or 0 if it holds none.
+ * Example: [5, -1, 7, 8] -> 2. */
+int64_t w2v_end_cut(const int32_t *ids, int64_t n) {
+    int64_t i = n;
+    while (i > 0 && ids[i - 1] != -1) i--;
+    return i;
+}
+
+/* The final ids of provisional ids raw (n,) with -1 at sentence ends (the numpy
+ * reference is vocab.map_ids'): mapping (V,) gives each provisional id's final
+ * id, or -2 for a word left out of the vocabulary, which is dropped. Writes the
+ * ids kept, ends included, to out (n,) and returns how many.
+ * Example: raw [3, -1, 0, 2, -1], mapping [7, -2, -2, 5] -> out [5, -1, 7, -1], 4. */
+int64_t w2v_map_ids(const int32_t *raw, int64_t n, const int32_t *mapping, int32_t *out) {
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t w = raw[i] < 0 ? raw[i] : mapping[raw[i]];
+        out[k] = w; /* written always, counted only if kept: no branch on the word */
+        k += w != -2;
     }
     return k;
 }
