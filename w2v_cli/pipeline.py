@@ -111,10 +111,10 @@ def train(
     where = prepare_output_dir(workdir or cfg.output)
     preflight.check_id_disk(files, where)
     engine_name = resolve_engine(cfg, progress.note)
-    engine_class(engine_name).prepare_process()
     ids = IdFile(where)
     try:
         counted = count_vocabulary(cfg, files, ids, progress, start)
+        engine_class(engine_name).prepare_process()  # after the scan, whose per-block buffers malloc reuses
         workers = worker_count(cfg)
         scratch = engine_class(engine_name).scratch_bytes(cfg, len(counted.vocab))
         preflight.check_model_memory(cfg, scratch, len(counted.vocab), workers)

@@ -183,19 +183,21 @@ HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32
     real *gW = malloc(sizeof(real) * MAX_CONTEXT * d);
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
     Walk walk = {tokens, sentence, radius, negatives, centers, prob, alias, n, V, K, seed | 1ULL};
-    *loss = 0.0;
-    *measured = 0;
+    double total = 0.0; /* the loss and its count stay local until the end: *loss */
+    int64_t seen = 0;   /* and *measured may share a cache line with another thread's */
     if (!g || !gW || K1 > MAX_CONTEXT) pairs = -1;
     walk_start(&walk, cur);
     while (pairs >= 0 && cur->i < n) {
         walk_next(&walk, cur, nxt, W, C, row);
-        int with_loss = cur->i % loss_every == 0 || *measured == 0;
+        int with_loss = cur->i % loss_every == 0 || seen == 0;
         real lr = (real)lr_at(lr0, lr1, cur->i, n);
-        *loss += SUFFIX(sg_step)(W, C, d, cur->ctx, cur->m, cur->out, K1, g, gW, lr, with_loss);
-        if (with_loss) *measured += cur->m;
+        total += SUFFIX(sg_step)(W, C, d, cur->ctx, cur->m, cur->out, K1, g, gW, lr, with_loss);
+        if (with_loss) seen += cur->m;
         pairs += cur->m;
         swap = cur, cur = nxt, nxt = swap;
     }
+    *loss = total;
+    *measured = seen;
     free(g);
     free(gW);
     return pairs;
@@ -245,19 +247,21 @@ HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *t
     real *g = malloc(sizeof(real) * K1), *h = malloc(sizeof(real) * d), *gh = malloc(sizeof(real) * d);
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
     Walk walk = {tokens, sentence, radius, negatives, centers, prob, alias, n, V, K, seed | 1ULL};
-    *loss = 0.0;
-    *measured = 0;
+    double total = 0.0; /* the loss and its count stay local until the end: *loss */
+    int64_t seen = 0;   /* and *measured may share a cache line with another thread's */
     if (!g || !h || !gh || K1 > MAX_CONTEXT) predictions = -1;
     walk_start(&walk, cur);
     while (predictions >= 0 && cur->i < n) {
         walk_next(&walk, cur, nxt, W, C, row);
-        int with_loss = cur->i % loss_every == 0 || *measured == 0;
+        int with_loss = cur->i % loss_every == 0 || seen == 0;
         real lr = (real)lr_at(lr0, lr1, cur->i, n);
-        *loss += SUFFIX(cbow_step)(W, C, d, cur->ctx, cur->m, cur->out, K1, g, h, gh, lr, mean_step, with_loss);
-        if (with_loss) *measured += 1;
+        total += SUFFIX(cbow_step)(W, C, d, cur->ctx, cur->m, cur->out, K1, g, h, gh, lr, mean_step, with_loss);
+        if (with_loss) seen += 1;
         predictions++;
         swap = cur, cur = nxt, nxt = swap;
     }
+    *loss = total;
+    *measured = seen;
     free(g);
     free(h);
     free(gh);
@@ -351,8 +355,8 @@ HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t 
     real *dx = malloc(sizeof(real) * MAX_CONTEXT * d);
     real *hot = malloc(sizeof(real) * (2 * n_hot * d + 1)), *hot0 = hot + n_hot * d; /* working copy, start */
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
-    *loss = 0.0;
-    *measured = 0;
+    double total = 0.0; /* the loss and its count stay local until the end: *loss */
+    int64_t seen = 0;   /* and *measured may share a cache line with another thread's */
     if (!g || !h || !dx || !hot) count = -1;
     else {
         memcpy(hot, theta + first_hot * d, sizeof(real) * n_hot * d);
@@ -370,19 +374,21 @@ HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t 
         int64_t m = cur->m, w = tokens[cur->i];
         const int32_t *pt = points + w * MAX_CODE;
         const uint8_t *cd = codes + w * MAX_CODE;
-        int with_loss = cur->i % loss_every == 0 || *measured == 0;
+        int with_loss = cur->i % loss_every == 0 || seen == 0;
         real lr = (real)lr_at(lr0, lr1, cur->i, n);
         int64_t done = cbow ? 1 : m;
-        *loss += cbow ? SUFFIX(cbow_hs_step)(W, theta, hot, first_hot, d, cur->ctx, m, pt, cd, codelen[w], g, h, dx,
+        total += cbow ? SUFFIX(cbow_hs_step)(W, theta, hot, first_hot, d, cur->ctx, m, pt, cd, codelen[w], g, h, dx,
                                              lr, with_loss)
                       : SUFFIX(sg_hs_step)(W, theta, hot, first_hot, d, cur->ctx, m, pt, cd, codelen[w], g, dx, lr,
                                            with_loss);
-        if (with_loss) *measured += done;
+        if (with_loss) seen += done;
         count += done;
         swap = cur, cur = nxt, nxt = swap;
     }
     if (count >= 0)
         for (int64_t j = 0; j < n_hot * d; j++) theta[first_hot * d + j] += hot[j] - hot0[j];
+    *loss = total;
+    *measured = seen;
     free(g);
     free(h);
     free(dx);
