@@ -183,8 +183,10 @@ HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32
     real *gW = malloc(sizeof(real) * MAX_CONTEXT * d);
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
     Walk walk = {tokens, sentence, radius, negatives, centers, prob, alias, n, V, K, seed | 1ULL};
-    double total = 0.0; /* the loss and its count stay local until the end: *loss */
-    int64_t seen = 0;   /* and *measured may share a cache line with another thread's */
+    /* Local sums, written to *loss and *measured once at the end: those may share */
+    /* a cache line with another thread's. */
+    double total = 0.0;
+    int64_t seen = 0;
     if (!g || !gW || K1 > MAX_CONTEXT) pairs = -1;
     walk_start(&walk, cur);
     while (pairs >= 0 && cur->i < n) {
@@ -247,8 +249,10 @@ HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *t
     real *g = malloc(sizeof(real) * K1), *h = malloc(sizeof(real) * d), *gh = malloc(sizeof(real) * d);
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
     Walk walk = {tokens, sentence, radius, negatives, centers, prob, alias, n, V, K, seed | 1ULL};
-    double total = 0.0; /* the loss and its count stay local until the end: *loss */
-    int64_t seen = 0;   /* and *measured may share a cache line with another thread's */
+    /* Local sums, written to *loss and *measured once at the end: those may share */
+    /* a cache line with another thread's. */
+    double total = 0.0;
+    int64_t seen = 0;
     if (!g || !h || !gh || K1 > MAX_CONTEXT) predictions = -1;
     walk_start(&walk, cur);
     while (predictions >= 0 && cur->i < n) {
@@ -355,8 +359,10 @@ HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t 
     real *dx = malloc(sizeof(real) * MAX_CONTEXT * d);
     real *hot = malloc(sizeof(real) * (2 * n_hot * d + 1)), *hot0 = hot + n_hot * d; /* working copy, start */
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
-    double total = 0.0; /* the loss and its count stay local until the end: *loss */
-    int64_t seen = 0;   /* and *measured may share a cache line with another thread's */
+    /* Local sums, written to *loss and *measured once at the end: those may share */
+    /* a cache line with another thread's. */
+    double total = 0.0;
+    int64_t seen = 0;
     if (!g || !h || !dx || !hot) count = -1;
     else {
         memcpy(hot, theta + first_hot * d, sizeof(real) * n_hot * d);
