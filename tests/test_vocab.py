@@ -167,7 +167,7 @@ def test_id_file_reads_back_what_was_written_from_any_offset(tmp_path, monkeypat
     """os.preadv where there is one; os.pread's bytes copied where not (Windows)."""
     if not preadv:
         monkeypatch.delattr("os.preadv", raising=False)
-    stream = np.arange(-1, 3_000_000, dtype=np.int32)  # 12 MB: more than one read call's worth of huge pages
+    stream = np.arange(-1, 3_000_000, dtype=np.int32)  # 12 MB: several huge pages, past huge_empty's padding
     ids = IdFile(tmp_path)
     ids.write(stream)
     ids.finish()

@@ -213,7 +213,7 @@ int64_t w2v_end_cut(const int32_t *ids, int64_t n) {
 }
 
 /* The final ids of provisional ids raw (n,) with -1 at sentence ends (the numpy
- * reference is vocab.map_ids'): mapping (V,) gives each provisional id's final
+ * reference is vocab.map_ids' fallback): mapping (V,) gives each provisional id's final
  * id, or -2 for a word left out of the vocabulary, which is dropped. Writes the
  * ids kept, ends included, to out (n,) and returns how many.
  * Example: raw [3, -1, 0, 2, -1], mapping [7, -2, -2, 5] -> out [5, -1, 7, -1], 4. */
