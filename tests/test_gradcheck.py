@@ -28,6 +28,21 @@ def test_every_check_passes_on_the_real_gradients(name):
         assert result.error < (1e-6 if name == "kernel-float32" else 1e-8)  # float32: 7 digits
 
 
+KERNEL_CHECKS = ["kernel-neg", "kernel-cbow-neg", "kernel-skipgram-hs", "kernel-cbow-hs", "kernel-float32"]
+
+
+@needs_kernel
+@pytest.mark.parametrize("dim", [1, 3, 6, 13, 19, 36, 45, 100, 127])
+def test_the_kernel_checks_pass_at_every_block_size(dim):
+    """The kernels cross d in blocks of 1-4 vectors (4 or 8 entries), a half vector and
+    scalars, and tile up to 4 rows: these dims and windows of up to 10 context words
+    (paths of 5 to 13 nodes) reach each combination in both builds."""
+    for window in (1, 3, 5):
+        s = gradcheck.Settings(dim=dim, vocab=60, window=window)
+        for result in gradcheck.run_checks(s, KERNEL_CHECKS):
+            assert result.passed, (dim, window, result)
+
+
 def neg_missing_vc(v_c, o, U, negatives):
     """dJ/du_o = s(u_o.v_c) - 1, without its v_c factor: a classic slip."""
     loss, g_v, g_U = REAL_NEG(v_c, o, U, negatives)

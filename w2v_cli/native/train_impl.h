@@ -104,6 +104,77 @@ INLINE void SUFFIX(rows_axpy)(real *y, real scale, const real *alpha, int64_t st
     for (; j < n; j++) SUFFIX(axpy)(y, c[j], xs[j], d);
 }
 
+/* Whether the n rows ys are n different rows. */
+INLINE int SUFFIX(distinct)(real *const *ys, int64_t n) {
+    for (int64_t b = 1; b < n; b++)
+        for (int64_t c = 0; c < b; c++)
+            if (ys[b] == ys[c]) return 0;
+    return 1;
+}
+
+/* The tiles of rows_gemm: outs[j][e..] += sum_k ct[k R + j] ins[k][e..], j < R,
+ * over NV full vectors (tile_v) or one half vector (tile_h) from entry e. The
+ * R x NV accumulators stay in registers; each input row is loaded once. */
+INLINE void SUFFIX(tile_v)(real *const *outs, int64_t R, const real *ct, const real *const *ins, int64_t n_in,
+                           int64_t e, int64_t NV) {
+    SUFFIX(vec) acc[4][2] = {{{0}}};
+    for (int64_t k = 0; k < n_in; k++) {
+        const real *x = ins[k] + e;
+        SUFFIX(vec) x0 = SUFFIX(load)(x), x1 = NV > 1 ? SUFFIX(load)(x + VL) : x0;
+        for (int64_t j = 0; j < R; j++) {
+            acc[j][0] += ct[k * R + j] * x0;
+            if (NV > 1) acc[j][1] += ct[k * R + j] * x1;
+        }
+    }
+    for (int64_t j = 0; j < R; j++) {
+        SUFFIX(store)(outs[j] + e, SUFFIX(load)(outs[j] + e) + acc[j][0]);
+        if (NV > 1) SUFFIX(store)(outs[j] + e + VL, SUFFIX(load)(outs[j] + e + VL) + acc[j][1]);
+    }
+}
+
+INLINE void SUFFIX(tile_h)(real *const *outs, int64_t R, const real *ct, const real *const *ins, int64_t n_in,
+                           int64_t e) {
+    SUFFIX(half) acc[4] = {{0}};
+    for (int64_t k = 0; k < n_in; k++) {
+        SUFFIX(half) x0 = SUFFIX(hload)(ins[k] + e);
+        for (int64_t j = 0; j < R; j++) acc[j] += ct[k * R + j] * x0;
+    }
+    for (int64_t j = 0; j < R; j++) SUFFIX(hstore)(outs[j] + e, SUFFIX(hload)(outs[j] + e) + acc[j]);
+}
+
+/* R output rows across all d entries: tiles of 2 vectors, then 1, a half, scalars. */
+INLINE void SUFFIX(tile_row)(real *const *outs, int64_t R, const real *ct, const real *const *ins, int64_t n_in,
+                             int64_t d) {
+    int64_t e = 0;
+    for (; e + 2 * VL <= d; e += 2 * VL) SUFFIX(tile_v)(outs, R, ct, ins, n_in, e, 2);
+    if (e + VL <= d) SUFFIX(tile_v)(outs, R, ct, ins, n_in, e, 1), e += VL;
+    if (e + HL <= d) SUFFIX(tile_h)(outs, R, ct, ins, n_in, e), e += HL;
+    for (; e < d; e++)
+        for (int64_t j = 0; j < R; j++) {
+            real s = (real)0;
+            for (int64_t k = 0; k < n_in; k++) s += ct[k * R + j] * ins[k][e];
+            outs[j][e] += s;
+        }
+}
+
+/* outs[i] += scale * sum_k coef[i * cs + k * ks] ins[k] for i < n_out, k < n_in
+ * (n_in <= MAX_CONTEXT): a small matrix product, in tiles of 4 output rows. The
+ * output rows are distinct and none is an input row. Example: outs = ((0, 0)),
+ * scale 1, coef = (2, 1), ins = ((1, 0), (0, 3)) -> outs = ((2, 3)). */
+INLINE void SUFFIX(rows_gemm)(real *const *outs, int64_t n_out, real scale, const real *coef, int64_t cs, int64_t ks,
+                              const real *const *ins, int64_t n_in, int64_t d) {
+    real ct[4 * MAX_CONTEXT];
+    for (int64_t i0 = 0; i0 < n_out; i0 += 4) {
+        int64_t R = n_out - i0 < 4 ? n_out - i0 : 4;
+        for (int64_t k = 0; k < n_in; k++)
+            for (int64_t j = 0; j < R; j++) ct[k * R + j] = scale * coef[(i0 + j) * cs + k * ks];
+        if (R == 4) SUFFIX(tile_row)(outs + i0, 4, ct, ins, n_in, d);
+        else if (R == 3) SUFFIX(tile_row)(outs + i0, 3, ct, ins, n_in, d);
+        else if (R == 2) SUFFIX(tile_row)(outs + i0, 2, ct, ins, n_in, d);
+        else SUFFIX(tile_row)(outs + i0, 1, ct, ins, n_in, d);
+    }
+}
+
 /* rows[j] = M + idx[j] * d for j < n. */
 INLINE void SUFFIX(row_ptrs)(real *M, const int64_t *idx, int64_t n, int64_t d, real **rows) {
     for (int64_t j = 0; j < n; j++) rows[j] = M + idx[j] * d;
@@ -152,6 +223,17 @@ INLINE void SUFFIX(pairs_step)(real **xs, int64_t m, real **ys, int64_t n, const
     for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -lr, dx + a * d, d);
 }
 
+/* pairs_step by rows_gemm: the same step when the n output rows ys are distinct. */
+INLINE void SUFFIX(pairs_step_gemm)(real **xs, int64_t m, real **ys, int64_t n, const real *g, int64_t gs, real *dx,
+                                    int64_t d, real lr) {
+    real *dxs[MAX_CONTEXT];
+    memset(dx, 0, sizeof(real) * m * d);
+    for (int64_t a = 0; a < m; a++) dxs[a] = dx + a * d;
+    SUFFIX(rows_gemm)(dxs, m, (real)1, g, gs, 1, (const real *const *)ys, n, d);
+    SUFFIX(rows_gemm)(ys, n, -lr, g, 1, gs, (const real *const *)xs, m, d);
+    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -lr, dx + a * d, d);
+}
+
 /* One skip-gram negative-sampling step: every score from the snapshot, then
  * gW = G C[out] (into the scratch gW (m, d)), C[out_b] -= lr sum_a g_ab W[ctx_a]
  * (W still the snapshot) and W[ctx_a] -= lr gW_a. g (m, K1) is scratch. */
@@ -161,7 +243,8 @@ INLINE double SUFFIX(sg_step)(real *W, real *C, int64_t d, const int64_t *ctx, i
     SUFFIX(row_ptrs)(W, ctx, m, d, xs);
     SUFFIX(row_ptrs)(C, out, K1, d, ys);
     double loss = SUFFIX(scores)((const real *const *)xs, m, (const real *const *)ys, K1, d, g, with_loss);
-    SUFFIX(pairs_step)(xs, m, ys, K1, g, K1, gW, d, lr);
+    if (SUFFIX(distinct)((real *const *)ys, K1)) SUFFIX(pairs_step_gemm)(xs, m, ys, K1, g, K1, gW, d, lr);
+    else SUFFIX(pairs_step)(xs, m, ys, K1, g, K1, gW, d, lr);
     return loss;
 }
 
@@ -206,12 +289,101 @@ HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32
 }
 
 
-/* h (d,) = the mean of the m rows xs. */
+/* The CBOW row loops below go across d in blocks of NV <= 4 full vectors (each
+ * row's pointer and coefficient read once per block, the block's accumulators in
+ * registers), then a half vector, then scalars. */
+
+/* h[e..] = inv * sum_a xs[a][e..] for one block of NV vectors. */
+INLINE void SUFFIX(mean_block)(const real *const *xs, int64_t m, real inv, real *h, int64_t e, int64_t NV) {
+    SUFFIX(vec) acc[4] = {{0}};
+    for (int64_t a = 0; a < m; a++)
+        for (int64_t i = 0; i < NV; i++) acc[i] += SUFFIX(load)(xs[a] + e + i * VL);
+    for (int64_t i = 0; i < NV; i++) SUFFIX(store)(h + e + i * VL, inv * acc[i]);
+}
+
+/* h (d,) = the mean of the m rows xs. Example: xs = ((1, 2), (3, 6)) -> h = (2, 4). */
 INLINE void SUFFIX(mean_rows)(const real *const *xs, int64_t m, int64_t d, real *h) {
-    real one = (real)1;
-    memset(h, 0, sizeof(real) * d);
-    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(h, one, xs[a], d);
-    for (int64_t e = 0; e < d; e++) h[e] /= (real)m;
+    real inv = (real)1 / (real)m;
+    int64_t e = 0;
+    for (; e + 4 * VL <= d; e += 4 * VL) SUFFIX(mean_block)(xs, m, inv, h, e, 4);
+    for (; e + VL <= d; e += VL) SUFFIX(mean_block)(xs, m, inv, h, e, 1);
+    if (e + HL <= d) {
+        SUFFIX(half) acc = {0};
+        for (int64_t a = 0; a < m; a++) acc += SUFFIX(hload)(xs[a] + e);
+        SUFFIX(hstore)(h + e, inv * acc), e += HL;
+    }
+    for (; e < d; e++) {
+        real acc = (real)0;
+        for (int64_t a = 0; a < m; a++) acc += xs[a][e];
+        h[e] = inv * acc;
+    }
+}
+
+/* xs[a][e..] += c v[e..] for every a, one block of NV vectors. */
+INLINE void SUFFIX(add_block)(real *const *xs, int64_t m, real c, const real *v, int64_t e, int64_t NV) {
+    SUFFIX(vec) cv[4];
+    for (int64_t i = 0; i < NV; i++) cv[i] = c * SUFFIX(load)(v + e + i * VL);
+    for (int64_t a = 0; a < m; a++)
+        for (int64_t i = 0; i < NV; i++) {
+            real *p = xs[a] + e + i * VL;
+            SUFFIX(store)(p, SUFFIX(load)(p) + cv[i]);
+        }
+}
+
+/* xs[a] += c v for a < m; a row listed twice gets both steps. Example:
+ * xs = (x, x), x = (1, 1), c = 2, v = (1, 0) -> x = (5, 1). */
+INLINE void SUFFIX(rows_add)(real *const *xs, int64_t m, real c, const real *v, int64_t d) {
+    int64_t e = 0;
+    for (; e + 4 * VL <= d; e += 4 * VL) SUFFIX(add_block)(xs, m, c, v, e, 4);
+    for (; e + VL <= d; e += VL) SUFFIX(add_block)(xs, m, c, v, e, 1);
+    if (e + HL <= d) {
+        SUFFIX(half) cv = c * SUFFIX(hload)(v + e);
+        for (int64_t a = 0; a < m; a++) SUFFIX(hstore)(xs[a] + e, SUFFIX(hload)(xs[a] + e) + cv);
+        e += HL;
+    }
+    for (; e < d; e++)
+        for (int64_t a = 0; a < m; a++) xs[a][e] += c * v[e];
+}
+
+/* gh[e..] = sum_b g[b] ys[b][e..], then ys[b][e..] += cg[b] h[e..]: one block of NV vectors. */
+INLINE void SUFFIX(out_block)(real *const *ys, int64_t n, const real *g, const real *cg, const real *h, real *gh,
+                              int64_t e, int64_t NV) {
+    SUFFIX(vec) hv[4], acc[4] = {{0}};
+    for (int64_t i = 0; i < NV; i++) hv[i] = SUFFIX(load)(h + e + i * VL);
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t i = 0; i < NV; i++) {
+            real *p = ys[b] + e + i * VL;
+            SUFFIX(vec) t = SUFFIX(load)(p);
+            acc[i] += g[b] * t;
+            SUFFIX(store)(p, t + cg[b] * hv[i]);
+        }
+    for (int64_t i = 0; i < NV; i++) SUFFIX(store)(gh + e + i * VL, acc[i]);
+}
+
+/* The output side of a CBOW step in one pass over each row: gh = sum_b g[b] ys[b]
+ * (the rows before the step), then ys[b] -= lr g[b] h. The n rows are distinct.
+ * Example: ys = ((1, 0)), g = (2), h = (0, 1), lr 1 -> gh = (2, 0), ys = ((1, -2)). */
+INLINE void SUFFIX(out_step)(real *const *ys, int64_t n, const real *g, const real *h, real *gh, int64_t d,
+                             real lr) {
+    real cg[MAX_CONTEXT];
+    for (int64_t b = 0; b < n; b++) cg[b] = -lr * g[b];
+    int64_t e = 0;
+    for (; e + 4 * VL <= d; e += 4 * VL) SUFFIX(out_block)(ys, n, g, cg, h, gh, e, 4);
+    for (; e + VL <= d; e += VL) SUFFIX(out_block)(ys, n, g, cg, h, gh, e, 1);
+    if (e + HL <= d) {
+        SUFFIX(half) hv = SUFFIX(hload)(h + e), acc = {0};
+        for (int64_t b = 0; b < n; b++) {
+            SUFFIX(half) t = SUFFIX(hload)(ys[b] + e);
+            acc += g[b] * t;
+            SUFFIX(hstore)(ys[b] + e, t + cg[b] * hv);
+        }
+        SUFFIX(hstore)(gh + e, acc), e += HL;
+    }
+    for (; e < d; e++) {
+        real acc = (real)0;
+        for (int64_t b = 0; b < n; b++) acc += g[b] * ys[b][e], ys[b][e] += cg[b] * h[e];
+        gh[e] = acc;
+    }
 }
 
 /* One CBOW step for the m context rows ctx and the K1 output rows out: h = the
@@ -227,11 +399,13 @@ INLINE double SUFFIX(cbow_step)(real *W, real *C, int64_t d, const int64_t *ctx,
     SUFFIX(mean_rows)((const real *const *)xs, m, d, h);
     const real *hs[1] = {h}; /* h: the one input row */
     double loss = SUFFIX(scores)(hs, 1, (const real *const *)ys, K1, d, g, with_loss);
-    memset(gh, 0, sizeof(real) * d);
-    SUFFIX(rows_axpy)(gh, (real)1, g, 1, (const real *const *)ys, K1, d);
-    for (int64_t b = 0; b < K1; b++) SUFFIX(axpy)(ys[b], -lr * g[b], h, d);
-    real step = mean_step ? lr / (real)m : lr;
-    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -step, gh, d);
+    if (SUFFIX(distinct)(ys, K1)) SUFFIX(out_step)(ys, K1, g, h, gh, d, lr);
+    else {
+        memset(gh, 0, sizeof(real) * d);
+        SUFFIX(rows_axpy)(gh, (real)1, g, 1, (const real *const *)ys, K1, d);
+        for (int64_t b = 0; b < K1; b++) SUFFIX(axpy)(ys[b], -lr * g[b], h, d);
+    }
+    SUFFIX(rows_add)(xs, m, mean_step ? -lr / (real)m : -lr, gh, d);
     return loss;
 }
 
@@ -312,10 +486,8 @@ INLINE double SUFFIX(cbow_hs_step)(real *W, real *theta, real *hot, int64_t firs
     SUFFIX(path_ptrs)(theta, hot, first_hot, pt, L, d, ts);
     SUFFIX(mean_rows)((const real *const *)xs, m, d, h);
     double loss = SUFFIX(hs_scores)(h, (const real *const *)ts, cd, L, d, g, with_loss);
-    memset(dx, 0, sizeof(real) * d);
-    SUFFIX(rows_axpy)(dx, (real)1, g, 1, (const real *const *)ts, L, d);
-    for (int64_t l = 0; l < L; l++) SUFFIX(axpy)(ts[l], -lr * g[l], h, d);
-    for (int64_t a = 0; a < m; a++) SUFFIX(axpy)(xs[a], -lr, dx, d);
+    SUFFIX(out_step)(ts, L, g, h, dx, d, lr);
+    SUFFIX(rows_add)(xs, m, -lr, dx, d);
     return loss;
 }
 
@@ -336,7 +508,7 @@ INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, real *hot, int64_t first_
     SUFFIX(sigmoids)(g, m * L);
     for (int64_t a = 0; a < m; a++)
         for (int64_t l = 0; l < L; l++) g[a * L + l] -= (real)(1 - cd[l]);
-    SUFFIX(pairs_step)(xs, m, ts, L, g, L, dx, d, lr);
+    SUFFIX(pairs_step_gemm)(xs, m, ts, L, g, L, dx, d, lr);
     return loss;
 }
 
