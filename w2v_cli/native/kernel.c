@@ -231,7 +231,9 @@ int64_t w2v_map_ids(const int32_t *raw, int64_t n, const int32_t *mapping, int32
 #define SUFFIX(name) name##_f32
 #define EXPV exp_f32
 #define SOFTPLUS softplus_f32
+#define LANES 8
 #include "train_impl.h"
+#undef LANES
 #undef real
 #undef SUFFIX
 #undef EXPV
@@ -241,7 +243,9 @@ int64_t w2v_map_ids(const int32_t *raw, int64_t n, const int32_t *mapping, int32
 #define SUFFIX(name) name##_f64
 #define EXPV exp
 #define SOFTPLUS softplus_f64
+#define LANES 4
 #include "train_impl.h"
+#undef LANES
 #undef real
 #undef SUFFIX
 #undef EXPV

@@ -2,7 +2,7 @@
  * kernel.c includes this file twice: real = float (training) and real = double
  * (gradcheck compares one step with the float64 reference gradients). Each
  * name is suffixed by SUFFIX; EXPV is the (vectorisable) exp of that type,
- * SOFTPLUS its log(1 + e^x).
+ * SOFTPLUS its log(1 + e^x), LANES the reals in a 32-byte vector.
  */
 /* The row primitives. Rows are d reals, reached through arrays of row pointers.
  * The blocked ones work in VL-wide vectors (GCC vector extensions, so they do
@@ -29,12 +29,6 @@ typedef real SUFFIX(half) __attribute__((vector_size(16), aligned(sizeof(real)))
 INLINE SUFFIX(half) SUFFIX(hload)(const real *p) { return *(const SUFFIX(half) *)p; }
 INLINE void SUFFIX(hstore)(real *p, SUFFIX(half) v) { *(SUFFIX(half) *)p = v; }
 
-INLINE real SUFFIX(hhsum)(SUFFIX(half) v) {
-    real s = (real)0;
-    for (int64_t k = 0; k < HL; k++) s += v[k];
-    return s;
-}
-
 /* a . b over d entries. */
 INLINE real SUFFIX(dot)(const real *restrict a, const real *restrict b, int64_t d) {
     real z = (real)0;
@@ -47,7 +41,52 @@ INLINE void SUFFIX(axpy)(real *restrict y, real alpha, const real *restrict x, i
     for (int64_t e = 0; e < d; e++) y[e] += alpha * x[e];
 }
 
-/* z[0..3] = x . ys[0..3]: four rows against x in one pass. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define HAVE_SHUFFLE 1
+#endif
+#endif
+
+#if HAVE_SHUFFLE && LANES == 8
+#define EVEN8 0, 2, 8, 10, 4, 6, 12, 14
+#define ODD8 1, 3, 9, 11, 5, 7, 13, 15
+/* z[j] = the sum of a_j's lanes, j < 4, by two rounds of pairwise adds across the
+ * four vectors (6 shuffles, 4 adds) instead of a reduction of each. */
+INLINE void SUFFIX(sum4)(SUFFIX(vec) a0, SUFFIX(vec) a1, SUFFIX(vec) a2, SUFFIX(vec) a3, real *z) {
+    SUFFIX(vec) s01 = __builtin_shufflevector(a0, a1, EVEN8) + __builtin_shufflevector(a0, a1, ODD8);
+    SUFFIX(vec) s23 = __builtin_shufflevector(a2, a3, EVEN8) + __builtin_shufflevector(a2, a3, ODD8);
+    SUFFIX(vec) s = __builtin_shufflevector(s01, s23, EVEN8) + __builtin_shufflevector(s01, s23, ODD8);
+    SUFFIX(half) r = __builtin_shufflevector(s, s, 0, 1, 2, 3) + __builtin_shufflevector(s, s, 4, 5, 6, 7);
+    for (int64_t j = 0; j < 4; j++) z[j] = r[j];
+}
+
+/* A half vector as a full one, its upper lanes 0. */
+INLINE SUFFIX(vec) SUFFIX(widen)(SUFFIX(half) h) {
+    return __builtin_shufflevector(h, (SUFFIX(half)){0}, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+#elif HAVE_SHUFFLE && LANES == 4
+INLINE void SUFFIX(sum4)(SUFFIX(vec) a0, SUFFIX(vec) a1, SUFFIX(vec) a2, SUFFIX(vec) a3, real *z) {
+    SUFFIX(vec) s01 = __builtin_shufflevector(a0, a1, 0, 4, 2, 6) + __builtin_shufflevector(a0, a1, 1, 5, 3, 7);
+    SUFFIX(vec) s23 = __builtin_shufflevector(a2, a3, 0, 4, 2, 6) + __builtin_shufflevector(a2, a3, 1, 5, 3, 7);
+    SUFFIX(vec) s = __builtin_shufflevector(s01, s23, 0, 1, 4, 5) + __builtin_shufflevector(s01, s23, 2, 3, 6, 7);
+    for (int64_t j = 0; j < 4; j++) z[j] = s[j];
+}
+
+INLINE SUFFIX(vec) SUFFIX(widen)(SUFFIX(half) h) { return __builtin_shufflevector(h, (SUFFIX(half)){0}, 0, 1, 2, 3); }
+#else
+INLINE void SUFFIX(sum4)(SUFFIX(vec) a0, SUFFIX(vec) a1, SUFFIX(vec) a2, SUFFIX(vec) a3, real *z) {
+    z[0] = SUFFIX(hsum)(a0), z[1] = SUFFIX(hsum)(a1), z[2] = SUFFIX(hsum)(a2), z[3] = SUFFIX(hsum)(a3);
+}
+
+INLINE SUFFIX(vec) SUFFIX(widen)(SUFFIX(half) h) {
+    SUFFIX(vec) v = {0};
+    for (int64_t k = 0; k < HL; k++) v[k] = h[k];
+    return v;
+}
+#endif
+
+/* z[0..3] = x . ys[0..3]: four rows against x in one pass; a half-vector
+ * remainder joins the accumulators before the one reduction (SUFFIX(sum4)). */
 INLINE void SUFFIX(dot4)(const real *x, const real *const *ys, int64_t d, real *z) {
     SUFFIX(vec) a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
     int64_t e = 0;
@@ -58,13 +97,13 @@ INLINE void SUFFIX(dot4)(const real *x, const real *const *ys, int64_t d, real *
         a2 += xv * SUFFIX(load)(ys[2] + e);
         a3 += xv * SUFFIX(load)(ys[3] + e);
     }
-    z[0] = SUFFIX(hsum)(a0), z[1] = SUFFIX(hsum)(a1), z[2] = SUFFIX(hsum)(a2), z[3] = SUFFIX(hsum)(a3);
     if (e + HL <= d) {
         SUFFIX(half) xv = SUFFIX(hload)(x + e);
-        z[0] += SUFFIX(hhsum)(xv * SUFFIX(hload)(ys[0] + e)), z[1] += SUFFIX(hhsum)(xv * SUFFIX(hload)(ys[1] + e));
-        z[2] += SUFFIX(hhsum)(xv * SUFFIX(hload)(ys[2] + e)), z[3] += SUFFIX(hhsum)(xv * SUFFIX(hload)(ys[3] + e));
+        a0 += SUFFIX(widen)(xv * SUFFIX(hload)(ys[0] + e)), a1 += SUFFIX(widen)(xv * SUFFIX(hload)(ys[1] + e));
+        a2 += SUFFIX(widen)(xv * SUFFIX(hload)(ys[2] + e)), a3 += SUFFIX(widen)(xv * SUFFIX(hload)(ys[3] + e));
         e += HL;
     }
+    SUFFIX(sum4)(a0, a1, a2, a3, z);
     for (; e < d; e++)
         for (int64_t j = 0; j < 4; j++) z[j] += x[e] * ys[j][e];
 }
