@@ -525,7 +525,7 @@ INLINE double SUFFIX(cbow_hs_step)(real *W, real *theta, real *hot, int64_t firs
     SUFFIX(path_ptrs)(theta, hot, first_hot, pt, L, d, ts);
     SUFFIX(mean_rows)((const real *const *)xs, m, d, h);
     double loss = SUFFIX(hs_scores)(h, (const real *const *)ts, cd, L, d, g, with_loss);
-    SUFFIX(out_step)(ts, L, g, h, dx, d, lr);
+    SUFFIX(out_step)(ts, L, g, h, dx, d, lr); /* a path's nodes are distinct rows */
     SUFFIX(rows_add)(xs, m, -lr, dx, d);
     return loss;
 }
@@ -547,7 +547,7 @@ INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, real *hot, int64_t first_
     SUFFIX(sigmoids)(g, m * L);
     for (int64_t a = 0; a < m; a++)
         for (int64_t l = 0; l < L; l++) g[a * L + l] -= (real)(1 - cd[l]);
-    SUFFIX(pairs_step_gemm)(xs, m, ts, L, g, L, dx, d, lr);
+    SUFFIX(pairs_step_gemm)(xs, m, ts, L, g, L, dx, d, lr); /* a path's nodes are distinct rows */
     return loss;
 }
 
