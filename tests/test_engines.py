@@ -348,6 +348,30 @@ def test_hs_kernel_with_a_private_top_of_the_tree_takes_the_same_steps(cbow):
     assert not np.allclose(results[0][1], T0)  # the top nodes did move
 
 
+@needs_kernel
+@pytest.mark.parametrize("cbow", [False, True])
+def test_neg_kernels_with_private_frequent_rows_take_the_same_steps(cbow):
+    """One thread: the most frequent words' rows trained in private copies, their change added at the end."""
+    from w2v_cli import native
+
+    rng = np.random.default_rng(6)
+    V, d, n, K = 30, 13, 400, 4
+    tokens = rng.integers(0, V, n).astype(np.int32)
+    sentence, radius = np.repeat(np.arange(4), n // 4).astype(np.int32), rng.integers(1, 4, n).astype(np.int32)
+    W0, C0 = rng.normal(0, 0.3, (V, d)), rng.normal(0, 0.3, (V, d))
+    noise = alias_table(np.arange(V, 0, -1.0))
+    results = []
+    for hot in (0, 3, V):
+        W, C = W0.copy(), C0.copy()
+        args = (W, C, tokens, sentence, radius, np.ones(n, bool), None, noise, K, 0.1, 0.1, 11, 1)
+        trained = native.train_cbow(*args, False, hot=hot) if cbow else native.train_positions(*args, hot=hot)
+        results.append((W, C, *trained))
+    for W, C, loss, _, count in results[1:]:
+        assert count == results[0][4] and np.isclose(loss, results[0][2], rtol=1e-12)
+        assert np.allclose(W, results[0][0], rtol=0, atol=1e-12) and np.allclose(C, results[0][1], rtol=0, atol=1e-12)
+    assert not np.allclose(results[0][0][:3], W0[:3]) and not np.allclose(results[0][1][:3], C0[:3])
+
+
 @pytest.mark.parametrize(
     "model, loss, workers, spread",
     [("skipgram", "neg", 1, 1.0), ("skipgram", "neg", 2, 1.0), ("skipgram", "neg", 4, 2.0),

@@ -13,10 +13,13 @@ exactly -lr times the reference gradient (checked by `gradcheck`). A center
 touches only m + K + 1 rows, so steps are small and need no step bound.
 
 Jobs run on Python threads; ctypes releases the GIL for each kernel call, and
-threads update W and C without locks (Hogwild, as word2vec.c). With hierarchical
-softmax every path starts at the root, so with several workers each job trains
-the top HS_HOT_NODES nodes in a private copy and adds its change at the end;
-otherwise both threads would write the same rows at every center. Negatives are
+threads update W and C without locks (Hogwild, as word2vec.c). The rows that
+nearly every center writes would then move between the cores all the time, and
+two threads stepping one row at once can lose one of the steps. So with several
+workers each job trains them in a private copy and adds its change at the end:
+with hierarchical softmax the top HS_HOT_NODES nodes of the tree (every path
+starts at the root), with negative sampling the NEG_HOT_ROWS most frequent
+words' rows of W and C (a quarter to half of all row steps). Negatives are
 drawn in the kernel from the shared noise alias table with a per-job
 xorshift64* generator seeded from the run's numpy Generator, so one worker is
 bit-reproducible. A job's arrays are views of its segment: no copies.
@@ -37,6 +40,7 @@ JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough
 MAX_WINDOW = 64  # the kernel's context buffer holds 2 x 64 words
 CBOW_MEAN_STEP = False  # CBOW context rows step by the full dJ/dh (word2vec.c's update), not dJ/dh / m
 HS_HOT_NODES = 63  # with several workers, each job trains the tree's top 63 nodes (6 levels) in its own copy
+NEG_HOT_ROWS = 1024  # and, with negative sampling, the 1024 most frequent words' rows of W and C
 
 
 class CEngine(Engine):
@@ -51,7 +55,8 @@ class CEngine(Engine):
         self.noise = noise  # alias table (prob, alias): the kernel draws negatives from it
         self.cbow = cfg.model == "cbow"
         self.tree = tree_arrays(counts) if cfg.loss == "hs" else None  # C is then theta (V - 1, d)
-        self.hot = HS_HOT_NODES if worker_count(cfg) > 1 else 0  # one worker: every step in place
+        shared = worker_count(cfg) > 1  # one worker: every step in place
+        self.hot = (HS_HOT_NODES if cfg.loss == "hs" else NEG_HOT_ROWS) if shared else 0
 
     @classmethod
     def prepare_process(cls) -> None:
@@ -78,7 +83,7 @@ class CEngine(Engine):
             tree_args = (W, C, b.tokens, b.sentence, b.radius, centers, self.tree, job.lr, job.lr_end, LOSS_EVERY)
             loss, measured, pairs = native.train_hs(*tree_args, self.cbow, self.hot)
         elif self.cbow:
-            loss, measured, pairs = native.train_cbow(*args, CBOW_MEAN_STEP)
+            loss, measured, pairs = native.train_cbow(*args, CBOW_MEAN_STEP, hot=self.hot)
         else:
-            loss, measured, pairs = native.train_positions(*args)
+            loss, measured, pairs = native.train_positions(*args, hot=self.hot)
         return (loss * pairs / measured if measured else 0.0), pairs  # measured > 0 whenever pairs > 0

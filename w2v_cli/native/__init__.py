@@ -20,7 +20,7 @@ from numpy.ctypeslib import ndpointer
 
 from w2v_cli.heap import huge_empty
 
-ABI = 8  # must equal W2V_ABI in kernel.c
+ABI = 9  # must equal W2V_ABI in kernel.c
 MODULE = "w2v_kernel"
 
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
@@ -38,6 +38,7 @@ def _train_argtypes(real, cbow: bool) -> list:
         *(_arr(real), _arr(real), i64),  # W, C (V, d), d
         *(_arr(np.int32), _arr(np.int32), _arr(np.int32), _arr(np.uint8), i64),  # tokens, sentence, radius, centers, n
         *(vp, _arr(np.float64), _arr(np.int64), i64, i64),  # negatives or NULL, prob, alias, V, K
+        i64,  # how many of the most frequent words' rows train in a private copy
         *(f64, f64, u64, i64),  # lr0, lr1, seed, loss_every
         *([i64] if cbow else []),  # mean_step
         *(ctypes.POINTER(f64), ctypes.POINTER(i64)),  # outputs: loss, measured
@@ -112,25 +113,29 @@ def _lib() -> ctypes.CDLL:
     return lib
 
 
-def train_positions(W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every):
+def train_positions(W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every,
+                    hot: int = 0):  # fmt: skip
     """Skip-gram negative-sampling updates of W, C (V, d) at every center position, in order.
 
     float32 or float64 W and C; tokens, sentence, radius (n,) int32; centers (n,)
     bool; negatives (n, K) int32, or None to draw them in the kernel from the
-    alias table `noise` = (prob, alias). lr moves linearly from lr0 to lr1.
+    alias table `noise` = (prob, alias). lr moves linearly from lr0 to lr1. The
+    rows of the `hot` most frequent words (ids below it) train in private copies
+    of W and C whose change is added at the end (0: all in place).
     Returns (loss of the measured centers, their pairs, all pairs trained).
     """
     args = (W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every)
-    return _train("positions", args, ())
+    return _train("positions", args, (), hot)
 
 
-def train_cbow(W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every, mean_step):
+def train_cbow(W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every, mean_step,
+               hot: int = 0):  # fmt: skip
     """CBOW negative-sampling updates, arguments as `train_positions`; context rows step by 1/m if `mean_step`.
 
     Returns (loss of the measured centers, their count, all centers trained): a center is one prediction.
     """
     args = (W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every)
-    return _train("cbow", args, (int(mean_step),))
+    return _train("cbow", args, (int(mean_step),), hot)
 
 
 def train_hs(W, theta, tokens, sentence, radius, centers, tree, lr0, lr1, loss_every, cbow: bool, hot: int = 0):
@@ -163,7 +168,7 @@ def train_hs(W, theta, tokens, sentence, radius, centers, tree, lr0, lr1, loss_e
     return loss.value, measured.value, count
 
 
-def _train(model: str, args: tuple, extra: tuple):
+def _train(model: str, args: tuple, extra: tuple, hot: int):
     """Check the arrays and call w2v_train_{model}_f32 or _f64."""
     W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0, lr1, seed, loss_every = args
     fn = getattr(_lib(), f"w2v_train_{model}_{'f32' if W.dtype == np.float32 else 'f64'}")
@@ -180,10 +185,11 @@ def _train(model: str, args: tuple, extra: tuple):
         raise ValueError(f"the kernel takes 1 to {MAX_NEGATIVE} negatives, got {K}")
     prob, alias = noise
     _check_ids(W, C, tokens, negatives)
-    loss, measured = f64(), i64()
+    loss, measured, n_rows = f64(), i64(), W.shape[0]
     count = fn(
         W, C, W.shape[1], tokens, sentence, radius, centers.view(np.uint8), n,
-        None if negatives is None else negatives.ctypes.data, prob, alias, prob.size, K, lr0, lr1, seed, loss_every,
+        None if negatives is None else negatives.ctypes.data, prob, alias, prob.size, K, min(max(int(hot), 0), n_rows),
+        lr0, lr1, seed, loss_every,
         *extra, ctypes.byref(loss), ctypes.byref(measured),
     )  # fmt: skip
     if count < 0:

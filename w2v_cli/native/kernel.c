@@ -9,7 +9,10 @@
  * center (word2vec.c's skip-gram with pWord2Vec's window-shared negatives).
  * Sequential SGD: all of a center's scores are taken from the current
  * parameters, then its updates are applied, so one center's step is exactly
- * the update `w2v gradcheck` checks (its kernel-* checks).
+ * the update `w2v gradcheck` checks (its kernel-* checks). With several workers
+ * the caller can have the rows nearly every center writes (the most frequent
+ * words, the top of the Huffman tree) trained in a private copy per job
+ * (Rows in train_impl.h), added to the shared matrix when the job ends.
  *
  * Left out: everything that is not a hot loop (batching, schedules, file I/O);
  * an AVX-512 copy (the x86-64 build carries AVX2 and baseline ones).
@@ -22,7 +25,7 @@
 #include <string.h>
 
 /* Bumped whenever a signature below changes; the loader refuses a mismatch. */
-#define W2V_ABI 8
+#define W2V_ABI 9
 
 /* x86-64 builds carry an AVX2+FMA copy of the hot functions, picked at load
  * time, next to the baseline one; other platforms get the baseline only. */
@@ -97,12 +100,9 @@ static inline int64_t next_center(const int32_t *tokens, const int32_t *sentence
     return c->i;
 }
 
-/* Asks for the rows base + idx[j] * row_bytes (j < count) to be brought into the
- * cache for writing: the kernels do it for the next center while they train this one. */
-static inline void prefetch_rows(const void *base, const int64_t *idx, int64_t count, int64_t row_bytes) {
-    for (int64_t j = 0; j < count; j++)
-        for (int64_t off = 0; off < row_bytes; off += 64)
-            __builtin_prefetch((const char *)base + idx[j] * row_bytes + off, 1, 3);
+/* Asks for the row_bytes at row to be brought into the cache for writing. */
+static inline void prefetch_row(const void *row, int64_t row_bytes) {
+    for (int64_t off = 0; off < row_bytes; off += 64) __builtin_prefetch((const char *)row + off, 1, 3);
 }
 
 /* A job's positions and noise, for the negative-sampling kernels: where their
@@ -124,13 +124,11 @@ static inline void walk_start(Walk *w, Center *c) {
 }
 
 /* The center after cur into nxt, its outputs drawn (in the order the centers
- * train) and its rows of W and C (row_bytes each) prefetched. */
-static inline void walk_next(Walk *w, const Center *cur, Center *nxt, const void *W, const void *C, int64_t row_bytes) {
-    if (next_center(w->tokens, w->sentence, w->radius, w->centers, w->n, cur->i + 1, nxt) < w->n) {
-        outputs(w->tokens, nxt->i, w->negatives, w->K, w->prob, w->alias, w->V, &w->state, nxt->out);
-        prefetch_rows(C, nxt->out, w->K + 1, row_bytes);
-        prefetch_rows(W, nxt->ctx, nxt->m, row_bytes);
-    }
+ * train). Returns 0 when there is none (nxt->i = n). */
+static inline int walk_next(Walk *w, const Center *cur, Center *nxt) {
+    if (next_center(w->tokens, w->sentence, w->radius, w->centers, w->n, cur->i + 1, nxt) == w->n) return 0;
+    outputs(w->tokens, nxt->i, w->negatives, w->K, w->prob, w->alias, w->V, &w->state, nxt->out);
+    return 1;
 }
 
 /* The learning rate at position i of n, moving linearly from lr0 to lr1. */

@@ -214,9 +214,52 @@ INLINE void SUFFIX(rows_gemm)(real *const *outs, int64_t n_out, real scale, cons
     }
 }
 
-/* rows[j] = M + idx[j] * d for j < n. */
-INLINE void SUFFIX(row_ptrs)(real *M, const int64_t *idx, int64_t n, int64_t d, real **rows) {
-    for (int64_t j = 0; j < n; j++) rows[j] = M + idx[j] * d;
+/* A matrix M (rows of d reals) whose rows lo .. lo + n - 1 train in a private
+ * copy while a job runs: threads sharing M then do not write its hottest rows
+ * (the most frequent words, the top of the Huffman tree) at every step; their
+ * change is added to M when the job ends. n = 0: every row in place. */
+typedef struct {
+    real *M, *copy, *start; /* the matrix; the private rows (n, d) and their values at the start */
+    int64_t lo, n, d;
+} SUFFIX(Rows);
+
+/* R over M with rows [lo, lo + n) private, copied from M. Returns 0 when the
+ * copy could not be allocated. Example: lo 0, n 2 -> rows 0 and 1 private. */
+INLINE int SUFFIX(rows_open)(SUFFIX(Rows) *R, real *M, int64_t lo, int64_t n, int64_t d) {
+    *R = (SUFFIX(Rows)){M, NULL, NULL, lo, n, d};
+    if (n == 0) return 1;
+    if (!(R->copy = malloc(sizeof(real) * 2 * n * d))) return 0;
+    R->start = R->copy + n * d;
+    memcpy(R->copy, M + lo * d, sizeof(real) * n * d);
+    memcpy(R->start, R->copy, sizeof(real) * n * d);
+    return 1;
+}
+
+/* Adds the private rows' change since rows_open to M (when add) and frees the copy. */
+INLINE void SUFFIX(rows_close)(SUFFIX(Rows) *R, int add) {
+    real *M = R->M + R->lo * R->d;
+    if (add)
+        for (int64_t j = 0; j < R->n * R->d; j++) M[j] += R->copy[j] - R->start[j];
+    free(R->copy);
+}
+
+/* The row of word (or node) i: in the private copy or in M. A select, not a
+ * branch: the ids come in random order. */
+INLINE real *SUFFIX(row_at)(const SUFFIX(Rows) *R, int64_t i) {
+    int mine = (uint64_t)(i - R->lo) < (uint64_t)R->n;
+    real *base = mine ? R->copy : R->M;
+    return base + (mine ? i - R->lo : i) * R->d;
+}
+
+/* rows[j] = the row of idx[j] for j < n. */
+INLINE void SUFFIX(row_ptrs)(const SUFFIX(Rows) *R, const int64_t *idx, int64_t n, real **rows) {
+    for (int64_t j = 0; j < n; j++) rows[j] = SUFFIX(row_at)(R, idx[j]);
+}
+
+/* Asks for the rows of idx[j] (j < n) to be brought into the cache for
+ * writing: the kernels do it for the next center while they train this one. */
+INLINE void SUFFIX(prefetch)(const SUFFIX(Rows) *R, const int64_t *idx, int64_t n) {
+    for (int64_t j = 0; j < n; j++) prefetch_row(SUFFIX(row_at)(R, idx[j]), R->d * (int64_t)sizeof(real));
 }
 
 /* The loss of n / period rows of period scores f: sum of -log s(f) where
@@ -276,15 +319,32 @@ INLINE void SUFFIX(pairs_step_gemm)(real **xs, int64_t m, real **ys, int64_t n, 
 /* One skip-gram negative-sampling step: every score from the snapshot, then
  * gW = G C[out] (into the scratch gW (m, d)), C[out_b] -= lr sum_a g_ab W[ctx_a]
  * (W still the snapshot) and W[ctx_a] -= lr gW_a. g (m, K1) is scratch. */
-INLINE double SUFFIX(sg_step)(real *W, real *C, int64_t d, const int64_t *ctx, int64_t m, const int64_t *out,
-                                     int64_t K1, real *g, real *gW, real lr, int with_loss) {
+INLINE double SUFFIX(sg_step)(const SUFFIX(Rows) *W, const SUFFIX(Rows) *C, const int64_t *ctx, int64_t m,
+                              const int64_t *out, int64_t K1, real *g, real *gW, real lr, int with_loss) {
     real *xs[MAX_CONTEXT], *ys[MAX_CONTEXT + 1];
-    SUFFIX(row_ptrs)(W, ctx, m, d, xs);
-    SUFFIX(row_ptrs)(C, out, K1, d, ys);
+    int64_t d = W->d;
+    SUFFIX(row_ptrs)(W, ctx, m, xs);
+    SUFFIX(row_ptrs)(C, out, K1, ys);
     double loss = SUFFIX(scores)((const real *const *)xs, m, (const real *const *)ys, K1, d, g, with_loss);
     if (SUFFIX(distinct)((real *const *)ys, K1)) SUFFIX(pairs_step_gemm)(xs, m, ys, K1, g, K1, gW, d, lr);
     else SUFFIX(pairs_step)(xs, m, ys, K1, g, K1, gW, d, lr);
     return loss;
+}
+
+/* W and C as Rows, the n_hot most frequent words' rows (ids 0 .. n_hot - 1)
+ * private in both. Returns 0 when a copy could not be allocated. */
+INLINE int SUFFIX(open_pair)(SUFFIX(Rows) *Wr, SUFFIX(Rows) *Cr, real *W, real *C, int64_t n_hot, int64_t d) {
+    int ok_W = SUFFIX(rows_open)(Wr, W, 0, n_hot, d), ok_C = SUFFIX(rows_open)(Cr, C, 0, n_hot, d);
+    return ok_W && ok_C;
+}
+
+/* The center after cur into nxt (walk_next) with its rows of W and C prefetched. */
+INLINE void SUFFIX(walk_prefetch)(Walk *walk, const Center *cur, Center *nxt, const SUFFIX(Rows) *W,
+                                  const SUFFIX(Rows) *C) {
+    if (walk_next(walk, cur, nxt)) {
+        SUFFIX(prefetch)(C, nxt->out, walk->K + 1);
+        SUFFIX(prefetch)(W, nxt->ctx, nxt->m);
+    }
 }
 
 /* Skip-gram negative-sampling updates for every center position, in order.
@@ -293,40 +353,45 @@ INLINE double SUFFIX(sg_step)(real *W, real *C, int64_t d, const int64_t *ctx, i
  * negatives (n, K) int32, or NULL to draw them here from the alias table
  * (prob, alias) with xorshift64* seeded by `seed`. lr moves linearly from lr0
  * to lr1 over the positions. The loss is measured on every loss_every-th
- * center (and on the first center with pairs). K + 1 <= MAX_CONTEXT. Returns
- * every pair trained, -1 if scratch memory could not be allocated (or K is too
- * large); *loss and *measured get the loss of the measured centers and their pairs. */
+ * center (and on the first center with pairs). The n_hot most frequent words'
+ * rows of W and C train in private copies whose change is added at the end
+ * (SUFFIX(Rows); 0: all in place). K + 1 <= MAX_CONTEXT. Returns every pair
+ * trained, -1 if scratch memory could not be allocated (or K is too large);
+ * *loss and *measured get the loss of the measured centers and their pairs. */
 HOT int64_t SUFFIX(w2v_train_positions)(real *W, real *C, int64_t d, const int32_t *tokens, const int32_t *sentence,
                                 const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *negatives,
-                                const double *prob, const int64_t *alias, int64_t V, int64_t K, double lr0,
-                                double lr1, uint64_t seed, int64_t loss_every, double *loss, int64_t *measured) {
-    int64_t K1 = K + 1, pairs = 0, row = d * (int64_t)sizeof(real);
+                                const double *prob, const int64_t *alias, int64_t V, int64_t K, int64_t n_hot,
+                                double lr0, double lr1, uint64_t seed, int64_t loss_every, double *loss,
+                                int64_t *measured) {
+    int64_t K1 = K + 1, pairs = 0;
     real *g = malloc(sizeof(real) * MAX_CONTEXT * K1);
     real *gW = malloc(sizeof(real) * MAX_CONTEXT * d);
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
     Walk walk = {tokens, sentence, radius, negatives, centers, prob, alias, n, V, K, seed | 1ULL};
+    SUFFIX(Rows) Wr, Cr;
     /* Local sums, written to *loss and *measured once at the end: those may share */
     /* a cache line with another thread's. */
     double total = 0.0;
     int64_t seen = 0;
-    if (!g || !gW || K1 > MAX_CONTEXT) pairs = -1;
+    if (!SUFFIX(open_pair)(&Wr, &Cr, W, C, n_hot, d) || !g || !gW || K1 > MAX_CONTEXT) pairs = -1;
     walk_start(&walk, cur);
     while (pairs >= 0 && cur->i < n) {
-        walk_next(&walk, cur, nxt, W, C, row);
+        SUFFIX(walk_prefetch)(&walk, cur, nxt, &Wr, &Cr);
         int with_loss = cur->i % loss_every == 0 || seen == 0;
         real lr = (real)lr_at(lr0, lr1, cur->i, n);
-        total += SUFFIX(sg_step)(W, C, d, cur->ctx, cur->m, cur->out, K1, g, gW, lr, with_loss);
+        total += SUFFIX(sg_step)(&Wr, &Cr, cur->ctx, cur->m, cur->out, K1, g, gW, lr, with_loss);
         if (with_loss) seen += cur->m;
         pairs += cur->m;
         swap = cur, cur = nxt, nxt = swap;
     }
+    SUFFIX(rows_close)(&Wr, pairs >= 0);
+    SUFFIX(rows_close)(&Cr, pairs >= 0);
     *loss = total;
     *measured = seen;
     free(g);
     free(gW);
     return pairs;
 }
-
 
 /* The CBOW row loops below go across d in blocks of NV <= 4 full vectors (each
  * row's pointer and coefficient read once per block, the block's accumulators in
@@ -430,11 +495,13 @@ INLINE void SUFFIX(out_step)(real *const *ys, int64_t n, const real *g, const re
  * and each context occurrence W[o_j] -= lr * step * dJ/dh, dJ/dh = sum_b g_b C[out_b]
  * (from the parameters before the step), step 1/m if mean_step else 1. h, gh (d,)
  * and g (K1,) are scratch. Returns the loss when with_loss, else 0. */
-INLINE double SUFFIX(cbow_step)(real *W, real *C, int64_t d, const int64_t *ctx, int64_t m, const int64_t *out,
-                               int64_t K1, real *g, real *h, real *gh, real lr, int64_t mean_step, int with_loss) {
+INLINE double SUFFIX(cbow_step)(const SUFFIX(Rows) *W, const SUFFIX(Rows) *C, const int64_t *ctx, int64_t m,
+                                const int64_t *out, int64_t K1, real *g, real *h, real *gh, real lr, int64_t mean_step,
+                                int with_loss) {
     real *xs[MAX_CONTEXT], *ys[MAX_CONTEXT + 1];
-    SUFFIX(row_ptrs)(W, ctx, m, d, xs);
-    SUFFIX(row_ptrs)(C, out, K1, d, ys);
+    int64_t d = W->d;
+    SUFFIX(row_ptrs)(W, ctx, m, xs);
+    SUFFIX(row_ptrs)(C, out, K1, ys);
     SUFFIX(mean_rows)((const real *const *)xs, m, d, h);
     const real *hs[1] = {h}; /* h: the one input row */
     double loss = SUFFIX(scores)(hs, 1, (const real *const *)ys, K1, d, g, with_loss);
@@ -456,27 +523,31 @@ INLINE double SUFFIX(cbow_step)(real *W, real *C, int64_t d, const int64_t *ctx,
  * *measured are predictions. */
 HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *tokens, const int32_t *sentence,
                            const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *negatives,
-                           const double *prob, const int64_t *alias, int64_t V, int64_t K, double lr0, double lr1,
-                           uint64_t seed, int64_t loss_every, int64_t mean_step, double *loss, int64_t *measured) {
-    int64_t K1 = K + 1, predictions = 0, row = d * (int64_t)sizeof(real);
+                           const double *prob, const int64_t *alias, int64_t V, int64_t K, int64_t n_hot, double lr0,
+                           double lr1, uint64_t seed, int64_t loss_every, int64_t mean_step, double *loss,
+                           int64_t *measured) {
+    int64_t K1 = K + 1, predictions = 0;
     real *g = malloc(sizeof(real) * K1), *h = malloc(sizeof(real) * d), *gh = malloc(sizeof(real) * d);
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
     Walk walk = {tokens, sentence, radius, negatives, centers, prob, alias, n, V, K, seed | 1ULL};
+    SUFFIX(Rows) Wr, Cr;
     /* Local sums, written to *loss and *measured once at the end: those may share */
     /* a cache line with another thread's. */
     double total = 0.0;
     int64_t seen = 0;
-    if (!g || !h || !gh || K1 > MAX_CONTEXT) predictions = -1;
+    if (!SUFFIX(open_pair)(&Wr, &Cr, W, C, n_hot, d) || !g || !h || !gh || K1 > MAX_CONTEXT) predictions = -1;
     walk_start(&walk, cur);
     while (predictions >= 0 && cur->i < n) {
-        walk_next(&walk, cur, nxt, W, C, row);
+        SUFFIX(walk_prefetch)(&walk, cur, nxt, &Wr, &Cr);
         int with_loss = cur->i % loss_every == 0 || seen == 0;
         real lr = (real)lr_at(lr0, lr1, cur->i, n);
-        total += SUFFIX(cbow_step)(W, C, d, cur->ctx, cur->m, cur->out, K1, g, h, gh, lr, mean_step, with_loss);
+        total += SUFFIX(cbow_step)(&Wr, &Cr, cur->ctx, cur->m, cur->out, K1, g, h, gh, lr, mean_step, with_loss);
         if (with_loss) seen += 1;
         predictions++;
         swap = cur, cur = nxt, nxt = swap;
     }
+    SUFFIX(rows_close)(&Wr, predictions >= 0);
+    SUFFIX(rows_close)(&Cr, predictions >= 0);
     *loss = total;
     *measured = seen;
     free(g);
@@ -485,12 +556,9 @@ HOT int64_t SUFFIX(w2v_train_cbow)(real *W, real *C, int64_t d, const int32_t *t
     return predictions;
 }
 
-/* The inner-node rows of a Huffman path, l < L: theta + points[l] * d, or for
- * a node >= first_hot its row of the private copy `hot` (see w2v_train_hs). */
-INLINE void SUFFIX(path_ptrs)(real *theta, real *hot, int64_t first_hot, const int32_t *points, int64_t L, int64_t d,
-                              real **rows) {
-    for (int64_t l = 0; l < L; l++)
-        rows[l] = points[l] >= first_hot ? hot + (points[l] - first_hot) * d : theta + (int64_t)points[l] * d;
+/* The inner-node rows of a Huffman path, l < L: the rows of points[l] in theta. */
+INLINE void SUFFIX(path_ptrs)(const SUFFIX(Rows) *theta, const int32_t *points, int64_t L, real **rows) {
+    for (int64_t l = 0; l < L; l++) rows[l] = SUFFIX(row_at)(theta, points[l]);
 }
 
 /* The loss of m rows of L path scores g with codes b_l: label 1 - b_l. */
@@ -516,13 +584,13 @@ INLINE double SUFFIX(hs_scores)(const real *x, const real *const *ts, const uint
 /* One CBOW HS step: h, the mean of W[ctx] (m rows), predicts the path (pt, cd, L);
  * theta steps by -lr dJ/dtheta and every context occurrence by -lr dJ/dh
  * (word2vec.c's update). g (L,), h and dx (d,) are scratch. Returns the loss. */
-INLINE double SUFFIX(cbow_hs_step)(real *W, real *theta, real *hot, int64_t first_hot, int64_t d, const int64_t *ctx,
-                                  int64_t m,
-                                  const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *h, real *dx,
-                                  real lr, int with_loss) {
+INLINE double SUFFIX(cbow_hs_step)(const SUFFIX(Rows) *W, const SUFFIX(Rows) *theta, const int64_t *ctx, int64_t m,
+                                   const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *h, real *dx,
+                                   real lr, int with_loss) {
     real *xs[MAX_CONTEXT], *ts[MAX_CODE];
-    SUFFIX(row_ptrs)(W, ctx, m, d, xs);
-    SUFFIX(path_ptrs)(theta, hot, first_hot, pt, L, d, ts);
+    int64_t d = W->d;
+    SUFFIX(row_ptrs)(W, ctx, m, xs);
+    SUFFIX(path_ptrs)(theta, pt, L, ts);
     SUFFIX(mean_rows)((const real *const *)xs, m, d, h);
     double loss = SUFFIX(hs_scores)(h, (const real *const *)ts, cd, L, d, g, with_loss);
     SUFFIX(out_step)(ts, L, g, h, dx, d, lr); /* a path's nodes are distinct rows */
@@ -534,13 +602,13 @@ INLINE double SUFFIX(cbow_hs_step)(real *W, real *theta, real *hot, int64_t firs
  * all m x L scores and every dJ/dW[o_a] come from the parameters before the
  * step, then theta and W[o_a] step by -lr times the gradient. g (m, L), packed
  * so that one loop takes every sigmoid, and dx (m, d) are scratch. Returns the loss. */
-INLINE double SUFFIX(sg_hs_step)(real *W, real *theta, real *hot, int64_t first_hot, int64_t d, const int64_t *ctx,
-                                int64_t m,
-                                const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *dx, real lr,
-                                int with_loss) {
+INLINE double SUFFIX(sg_hs_step)(const SUFFIX(Rows) *W, const SUFFIX(Rows) *theta, const int64_t *ctx, int64_t m,
+                                 const int32_t *pt, const uint8_t *cd, int64_t L, real *g, real *dx, real lr,
+                                 int with_loss) {
     real *xs[MAX_CONTEXT], *ts[MAX_CODE];
-    SUFFIX(row_ptrs)(W, ctx, m, d, xs);
-    SUFFIX(path_ptrs)(theta, hot, first_hot, pt, L, d, ts);
+    int64_t d = W->d;
+    SUFFIX(row_ptrs)(W, ctx, m, xs);
+    SUFFIX(path_ptrs)(theta, pt, L, ts);
     double loss = 0.0;
     for (int64_t a = 0; a < m; a++) SUFFIX(rows_dot)(xs[a], (const real *const *)ts, L, d, g + a * L);
     if (with_loss) loss = SUFFIX(hs_losses)(g, m, cd, L);
@@ -565,28 +633,25 @@ HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t 
                          const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *points,
                          const uint8_t *codes, const int32_t *codelen, int64_t n_inner, int64_t n_hot, double lr0,
                          double lr1, int64_t loss_every, int64_t cbow, double *loss, int64_t *measured) {
-    int64_t count = 0, row = d * (int64_t)sizeof(real), first_hot = n_inner - n_hot;
+    int64_t count = 0, first_hot = n_inner - n_hot;
     real *g = malloc(sizeof(real) * MAX_CONTEXT * MAX_CODE), *h = malloc(sizeof(real) * d);
     real *dx = malloc(sizeof(real) * MAX_CONTEXT * d);
-    real *hot = malloc(sizeof(real) * (2 * n_hot * d + 1)), *hot0 = hot + n_hot * d; /* working copy, start */
     Center both[2], *cur = &both[0], *nxt = &both[1], *swap;
+    SUFFIX(Rows) Wr, Tr;
     /* Local sums, written to *loss and *measured once at the end: those may share */
     /* a cache line with another thread's. */
     double total = 0.0;
     int64_t seen = 0;
-    if (!g || !h || !dx || !hot) count = -1;
-    else {
-        memcpy(hot, theta + first_hot * d, sizeof(real) * n_hot * d);
-        memcpy(hot0, hot, sizeof(real) * n_hot * d);
-    }
+    SUFFIX(rows_open)(&Wr, W, 0, 0, d);
+    if (!SUFFIX(rows_open)(&Tr, theta, first_hot, n_hot, d) || !g || !h || !dx) count = -1;
     next_center(tokens, sentence, radius, centers, n, 0, cur);
     while (count >= 0 && cur->i < n) {
         if (next_center(tokens, sentence, radius, centers, n, cur->i + 1, nxt) < n) {
-            int64_t w = tokens[nxt->i], shared = 0;
+            int64_t w = tokens[nxt->i], shared = 0; /* the private nodes are in cache already */
             for (int64_t l = 0; l < codelen[w]; l++)
                 if (points[w * MAX_CODE + l] < first_hot) nxt->out[shared++] = points[w * MAX_CODE + l];
-            prefetch_rows(theta, nxt->out, shared, row);
-            prefetch_rows(W, nxt->ctx, nxt->m, row);
+            SUFFIX(prefetch)(&Tr, nxt->out, shared);
+            SUFFIX(prefetch)(&Wr, nxt->ctx, nxt->m);
         }
         int64_t m = cur->m, w = tokens[cur->i];
         const int32_t *pt = points + w * MAX_CODE;
@@ -594,21 +659,17 @@ HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t 
         int with_loss = cur->i % loss_every == 0 || seen == 0;
         real lr = (real)lr_at(lr0, lr1, cur->i, n);
         int64_t done = cbow ? 1 : m;
-        total += cbow ? SUFFIX(cbow_hs_step)(W, theta, hot, first_hot, d, cur->ctx, m, pt, cd, codelen[w], g, h, dx,
-                                             lr, with_loss)
-                      : SUFFIX(sg_hs_step)(W, theta, hot, first_hot, d, cur->ctx, m, pt, cd, codelen[w], g, dx, lr,
-                                           with_loss);
+        total += cbow ? SUFFIX(cbow_hs_step)(&Wr, &Tr, cur->ctx, m, pt, cd, codelen[w], g, h, dx, lr, with_loss)
+                      : SUFFIX(sg_hs_step)(&Wr, &Tr, cur->ctx, m, pt, cd, codelen[w], g, dx, lr, with_loss);
         if (with_loss) seen += done;
         count += done;
         swap = cur, cur = nxt, nxt = swap;
     }
-    if (count >= 0)
-        for (int64_t j = 0; j < n_hot * d; j++) theta[first_hot * d + j] += hot[j] - hot0[j];
+    SUFFIX(rows_close)(&Tr, count >= 0);
     *loss = total;
     *measured = seen;
     free(g);
     free(h);
     free(dx);
-    free(hot);
     return count;
 }
