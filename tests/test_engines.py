@@ -326,7 +326,7 @@ def test_only_the_numpy_engine_steps_on_the_main_thread():
 @needs_kernel
 @pytest.mark.parametrize("cbow", [False, True])
 def test_hs_kernel_with_a_private_top_of_the_tree_takes_the_same_steps(cbow):
-    """One thread: training the top nodes in a private copy and adding its change at the end changes only rounding."""
+    """One thread: the top nodes, or frequent words' rows of W, trained in private copies change only rounding."""
     from w2v_cli.engines.base import tree_arrays
     from w2v_cli.native import train_hs
 
@@ -337,10 +337,10 @@ def test_hs_kernel_with_a_private_top_of_the_tree_takes_the_same_steps(cbow):
     sentence, radius = np.repeat(np.arange(4), n // 4).astype(np.int32), rng.integers(1, 4, n).astype(np.int32)
     W0, T0 = rng.normal(0, 0.3, (V, d)), rng.normal(0, 0.3, (V - 1, d))
     results = []
-    for hot in (0, 5, V - 1):
+    for hot, hot_words in ((0, 0), (5, 0), (V - 1, 0), (5, 3), (0, V)):
         W, T = W0.copy(), T0.copy()
         loss, _, count = train_hs(W, T, tokens, sentence, radius, np.ones(n, bool), tree_arrays(counts), 0.1, 0.1, 1,
-                                  cbow, hot)  # fmt: skip
+                                  cbow, hot, hot_words)  # fmt: skip
         results.append((W, T, loss, count))
     for W, T, loss, count in results[1:]:
         assert count == results[0][3] and np.isclose(loss, results[0][2], rtol=1e-12)

@@ -17,9 +17,9 @@ threads update W and C without locks (Hogwild, as word2vec.c). The rows that
 nearly every center writes would then move between the cores all the time, and
 two threads stepping one row at once can lose one of the steps. So with several
 workers each job trains them in a private copy and adds its change at the end:
-with hierarchical softmax the top HS_HOT_NODES nodes of the tree (every path
-starts at the root), with negative sampling the NEG_HOT_ROWS most frequent
-words' rows of W and C (a quarter to half of all row steps). Negatives are
+the top HS_HOT_NODES nodes of the tree (every path starts at the root) and
+the HOT_WORDS most frequent words' rows of W, and of C with negative sampling
+(a quarter to half of all row steps). Negatives are
 drawn in the kernel from the shared noise alias table with a per-job
 xorshift64* generator seeded from the run's numpy Generator, so one worker is
 bit-reproducible. A job's arrays are views of its segment: no copies.
@@ -39,8 +39,8 @@ from w2v_cli.errors import W2VError
 JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
 MAX_WINDOW = 64  # the kernel's context buffer holds 2 x 64 words
 CBOW_MEAN_STEP = False  # CBOW context rows step by the full dJ/dh (word2vec.c's update), not dJ/dh / m
-HS_HOT_NODES = 63  # with several workers, each job trains the tree's top 63 nodes (6 levels) in its own copy
-NEG_HOT_ROWS = 1024  # and, with negative sampling, the 1024 most frequent words' rows of W and C
+HS_HOT_NODES = 63  # with several workers, each job trains the tree's top 63 nodes (6 levels) in its own copy,
+HOT_WORDS = 1024  # and the 1024 most frequent words' rows of W (and of C, with negative sampling)
 
 
 class CEngine(Engine):
@@ -56,7 +56,7 @@ class CEngine(Engine):
         self.cbow = cfg.model == "cbow"
         self.tree = tree_arrays(counts) if cfg.loss == "hs" else None  # C is then theta (V - 1, d)
         shared = worker_count(cfg) > 1  # one worker: every step in place
-        self.hot = (HS_HOT_NODES if cfg.loss == "hs" else NEG_HOT_ROWS) if shared else 0
+        self.hot_nodes, self.hot_words = (HS_HOT_NODES, HOT_WORDS) if shared else (0, 0)
 
     @classmethod
     def prepare_process(cls) -> None:
@@ -81,9 +81,9 @@ class CEngine(Engine):
                 b.seed, LOSS_EVERY)  # fmt: skip
         if self.tree is not None:
             tree_args = (W, C, b.tokens, b.sentence, b.radius, centers, self.tree, job.lr, job.lr_end, LOSS_EVERY)
-            loss, measured, pairs = native.train_hs(*tree_args, self.cbow, self.hot)
+            loss, measured, pairs = native.train_hs(*tree_args, self.cbow, self.hot_nodes, self.hot_words)
         elif self.cbow:
-            loss, measured, pairs = native.train_cbow(*args, CBOW_MEAN_STEP, hot=self.hot)
+            loss, measured, pairs = native.train_cbow(*args, CBOW_MEAN_STEP, hot=self.hot_words)
         else:
-            loss, measured, pairs = native.train_positions(*args, hot=self.hot)
+            loss, measured, pairs = native.train_positions(*args, hot=self.hot_words)
         return (loss * pairs / measured if measured else 0.0), pairs  # measured > 0 whenever pairs > 0

@@ -20,7 +20,7 @@ from numpy.ctypeslib import ndpointer
 
 from w2v_cli.heap import huge_empty
 
-ABI = 9  # must equal W2V_ABI in kernel.c
+ABI = 10  # must equal W2V_ABI in kernel.c
 MODULE = "w2v_kernel"
 
 i64, f64, u64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_uint64, ctypes.c_void_p
@@ -69,7 +69,7 @@ def load() -> ctypes.CDLL | None:
             *(_arr(real), _arr(real), i64),  # W (V, d), theta (V - 1, d), d
             *(_arr(np.int32), _arr(np.int32), _arr(np.int32), _arr(np.uint8), i64),  # tokens, sentence, radius, ...
             *(_arr(np.int32), _arr(np.uint8), _arr(np.int32)),  # points, codes (V, MAX_CODE), codelen (V,)
-            *(i64, i64),  # inner nodes (V - 1), how many of the top ones train in a private copy
+            *(i64, i64, i64),  # inner nodes (V - 1); how many top nodes, and frequent words' W rows, train privately
             *(f64, f64, i64, i64, ctypes.POINTER(f64), ctypes.POINTER(i64)),  # lr0, lr1, loss_every, cbow, outputs
         ]
     lib.w2v_scan_block.restype = i64
@@ -138,13 +138,15 @@ def train_cbow(W, C, tokens, sentence, radius, centers, negatives, noise, K, lr0
     return _train("cbow", args, (int(mean_step),), hot)
 
 
-def train_hs(W, theta, tokens, sentence, radius, centers, tree, lr0, lr1, loss_every, cbow: bool, hot: int = 0):
+def train_hs(W, theta, tokens, sentence, radius, centers, tree, lr0, lr1, loss_every, cbow: bool, hot: int = 0,
+             hot_words: int = 0):  # fmt: skip
     """Hierarchical-softmax updates of W (V, d) and the inner-node vectors theta (V - 1, d), skip-gram or CBOW.
 
     tree = (points (V, 40) int32, codes (V, 40) uint8, codelen (V,) int32), as
     `engines.base.tree_arrays` builds from `losses.huffman_tree`. The `hot`
-    highest-numbered inner nodes (the top of the tree) train in a private copy
-    whose change is added to theta at the end (0: all in place). Returns
+    highest-numbered inner nodes (the top of the tree), and the W rows of the
+    `hot_words` most frequent words, train in private copies whose change is
+    added at the end (0: all in place). Returns
     (loss of the measured predictions, their count, all predictions trained).
     """
     fn = getattr(_lib(), f"w2v_train_hs_{'f32' if W.dtype == np.float32 else 'f64'}")
@@ -158,10 +160,10 @@ def train_hs(W, theta, tokens, sentence, radius, centers, tree, lr0, lr1, loss_e
     if tokens.size and (tokens.min() < 0 or tokens.max() >= W.shape[0]):
         raise ValueError(f"word ids must lie in [0, {W.shape[0]})")
     loss, measured = f64(), i64()
-    hot = min(max(int(hot), 0), theta.shape[0])
+    hot, hot_words = min(max(int(hot), 0), theta.shape[0]), min(max(int(hot_words), 0), W.shape[0])
     count = fn(
         W, theta, W.shape[1], tokens, sentence, radius, centers.view(np.uint8), n, points, codes, codelen,
-        theta.shape[0], hot, lr0, lr1, loss_every, int(cbow), ctypes.byref(loss), ctypes.byref(measured),
+        theta.shape[0], hot, hot_words, lr0, lr1, loss_every, int(cbow), ctypes.byref(loss), ctypes.byref(measured),
     )  # fmt: skip
     if count < 0:
         raise MemoryError("the training kernel could not allocate its scratch memory")

@@ -624,15 +624,17 @@ INLINE double SUFFIX(sg_hs_step)(const SUFFIX(Rows) *W, const SUFFIX(Rows) *thet
  * codelen (V,) the Huffman tree. cbow 0: skip-gram, each context row predicts
  * the center's path (as word2vec.c), SUFFIX(sg_hs_step); cbow 1: SUFFIX(cbow_hs_step).
  * The n_hot highest-numbered nodes (the top of the tree, on nearly every path)
- * are trained in a private copy and their change is added to theta at the end:
- * threads sharing theta then do not write the same rows at every center. With
- * n_hot 0 every step is in place. Returns the predictions trained (pairs for
+ * and the rows of W of the n_hot_words most frequent words are trained in
+ * private copies and their change is added at the end (SUFFIX(Rows)): threads
+ * sharing W and theta then do not write the same rows at every center. With
+ * both 0 every step is in place. Returns the predictions trained (pairs for
  * skip-gram, centers for CBOW), -1 if scratch memory could not be allocated;
  * *loss and *measured as w2v_train_positions. */
 HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t *tokens, const int32_t *sentence,
                          const int32_t *radius, const uint8_t *centers, int64_t n, const int32_t *points,
-                         const uint8_t *codes, const int32_t *codelen, int64_t n_inner, int64_t n_hot, double lr0,
-                         double lr1, int64_t loss_every, int64_t cbow, double *loss, int64_t *measured) {
+                         const uint8_t *codes, const int32_t *codelen, int64_t n_inner, int64_t n_hot,
+                         int64_t n_hot_words, double lr0, double lr1, int64_t loss_every, int64_t cbow, double *loss,
+                         int64_t *measured) {
     int64_t count = 0, first_hot = n_inner - n_hot;
     real *g = malloc(sizeof(real) * MAX_CONTEXT * MAX_CODE), *h = malloc(sizeof(real) * d);
     real *dx = malloc(sizeof(real) * MAX_CONTEXT * d);
@@ -642,8 +644,8 @@ HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t 
     /* a cache line with another thread's. */
     double total = 0.0;
     int64_t seen = 0;
-    SUFFIX(rows_open)(&Wr, W, 0, 0, d);
-    if (!SUFFIX(rows_open)(&Tr, theta, first_hot, n_hot, d) || !g || !h || !dx) count = -1;
+    int ok_W = SUFFIX(rows_open)(&Wr, W, 0, n_hot_words, d), ok_T = SUFFIX(rows_open)(&Tr, theta, first_hot, n_hot, d);
+    if (!ok_W || !ok_T || !g || !h || !dx) count = -1;
     next_center(tokens, sentence, radius, centers, n, 0, cur);
     while (count >= 0 && cur->i < n) {
         if (next_center(tokens, sentence, radius, centers, n, cur->i + 1, nxt) < n) {
@@ -665,6 +667,7 @@ HOT int64_t SUFFIX(w2v_train_hs)(real *W, real *theta, int64_t d, const int32_t 
         count += done;
         swap = cur, cur = nxt, nxt = swap;
     }
+    SUFFIX(rows_close)(&Wr, count >= 0);
     SUFFIX(rows_close)(&Tr, count >= 0);
     *loss = total;
     *measured = seen;
