@@ -19,7 +19,7 @@ two threads stepping one row at once can lose one of the steps. So with several
 workers each job trains them in a private copy and adds its change at the end:
 the top HS_HOT_NODES nodes of the tree (every path starts at the root) and
 the HOT_WORDS most frequent words' rows of W, and of C with negative sampling
-(a quarter to half of all row steps). Negatives are
+(after subsampling, 58% of the context rows a center writes and 38% of its negatives). Negatives are
 drawn in the kernel from the shared noise alias table with a per-job
 xorshift64* generator seeded from the run's numpy Generator, so one worker is
 bit-reproducible. A job's arrays are views of its segment: no copies.

@@ -160,7 +160,7 @@ def train_hs(W, theta, tokens, sentence, radius, centers, tree, lr0, lr1, loss_e
     if tokens.size and (tokens.min() < 0 or tokens.max() >= W.shape[0]):
         raise ValueError(f"word ids must lie in [0, {W.shape[0]})")
     loss, measured = f64(), i64()
-    hot, hot_words = min(max(int(hot), 0), theta.shape[0]), min(max(int(hot_words), 0), W.shape[0])
+    hot, hot_words = _clip(hot, theta.shape[0]), _clip(hot_words, W.shape[0])
     count = fn(
         W, theta, W.shape[1], tokens, sentence, radius, centers.view(np.uint8), n, points, codes, codelen,
         theta.shape[0], hot, hot_words, lr0, lr1, loss_every, int(cbow), ctypes.byref(loss), ctypes.byref(measured),
@@ -187,16 +187,21 @@ def _train(model: str, args: tuple, extra: tuple, hot: int):
         raise ValueError(f"the kernel takes 1 to {MAX_NEGATIVE} negatives, got {K}")
     prob, alias = noise
     _check_ids(W, C, tokens, negatives)
-    loss, measured, n_rows = f64(), i64(), W.shape[0]
+    loss, measured = f64(), i64()
     count = fn(
         W, C, W.shape[1], tokens, sentence, radius, centers.view(np.uint8), n,
-        None if negatives is None else negatives.ctypes.data, prob, alias, prob.size, K, min(max(int(hot), 0), n_rows),
+        None if negatives is None else negatives.ctypes.data, prob, alias, prob.size, K, _clip(hot, W.shape[0]),
         lr0, lr1, seed, loss_every,
         *extra, ctypes.byref(loss), ctypes.byref(measured),
     )  # fmt: skip
     if count < 0:
         raise MemoryError("the training kernel could not allocate its scratch memory")
     return loss.value, measured.value, count
+
+
+def _clip(rows: int, n: int) -> int:
+    """A private-row count the kernel can take: 0 to n. Example: _clip(1024, 300) -> 300."""
+    return min(max(int(rows), 0), n)
 
 
 def _check_ids(W, C, tokens, negatives) -> None:
