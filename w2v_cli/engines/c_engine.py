@@ -17,10 +17,11 @@ threads update W and C without locks (Hogwild, as word2vec.c). The rows that
 nearly every center writes would then move between the cores all the time, and
 two threads stepping one row at once can lose one of the steps. So with several
 workers each job trains them in a private copy and adds its change at the end:
-the top HS_HOT_NODES nodes of the tree (every path starts at the root) and
-the HOT_WORDS most frequent words' rows of W, and of C with negative sampling
-(after subsampling, 58% of the context rows a center writes and 38% of its negatives). Negatives are
-drawn in the kernel from the shared noise alias table with a per-job
+the HS_HOT_NODES most visited nodes of the tree (the highest-numbered: Huffman
+makes the inner nodes in order of count; 80% of the node steps after
+subsampling) and the HOT_WORDS most frequent words' rows of W, and of C with
+negative sampling (58% of the context rows a center writes, 38% of its
+negatives). Negatives are drawn in the kernel from the shared noise alias table with a per-job
 xorshift64* generator seeded from the run's numpy Generator, so one worker is
 bit-reproducible. A job's arrays are views of its segment: no copies.
 """
@@ -39,7 +40,7 @@ from w2v_cli.errors import W2VError
 JOB_TOKENS = 50_000  # tokens per job: enough to amortise the call, small enough to share
 MAX_WINDOW = 64  # the kernel's context buffer holds 2 x 64 words
 CBOW_MEAN_STEP = False  # CBOW context rows step by the full dJ/dh (word2vec.c's update), not dJ/dh / m
-HS_HOT_NODES = 63  # with several workers, each job trains the tree's top 63 nodes (6 levels) in its own copy,
+HS_HOT_NODES = 1023  # with several workers, each job trains the tree's 1023 most visited nodes in its own copy,
 HOT_WORDS = 1024  # and the 1024 most frequent words' rows of W (and of C, with negative sampling)
 
 
