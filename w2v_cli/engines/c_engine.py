@@ -21,9 +21,9 @@ the HS_HOT_NODES most visited nodes of the tree (the highest-numbered: Huffman
 makes the inner nodes in order of count; 80% of the node steps after
 subsampling) and the HOT_WORDS most frequent words' rows of W, and of C with
 negative sampling (58% of the context rows a center writes, 38% of its
-negatives). Negatives are drawn in the kernel from the shared noise alias table with a per-job
-xorshift64* generator seeded from the run's numpy Generator, so one worker is
-bit-reproducible. A job's arrays are views of its segment: no copies.
+negatives). Negatives are drawn in the kernel from the shared noise alias
+table with a per-job xorshift64* generator seeded from the run's numpy
+Generator, so one worker is bit-reproducible. A job's arrays are views of its segment: no copies.
 """
 
 from __future__ import annotations
